@@ -1,0 +1,66 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"maps"
+	"slices"
+	"os"
+	"strings"
+
+	"github.com/icdcode/icdcode/data/dataset"
+	"github.com/icdcode/icdcode/data/labelspace"
+	"github.com/icdcode/icdcode/data/prepare"
+)
+
+// labelFlags are the label-space flags every prepare command shares.
+type labelFlags struct {
+	kinds, labelsFile, countOn string
+	top, minCount              int
+	keepUnlabelled             bool
+}
+
+func (l *labelFlags) register(fs *flag.FlagSet, defaultKinds, defaultCountOn string) {
+	fs.StringVar(&l.kinds, "codes", defaultKinds, "which codes form the label space: diagnoses, procedures or both")
+	fs.IntVar(&l.top, "top", 0, "keep the K most frequent codes (0: all)")
+	fs.IntVar(&l.minCount, "min-count", 0, "keep codes found in at least N documents (0: no minimum)")
+	fs.StringVar(&l.labelsFile, "labels", "", "use this label list (one code a line, order kept) instead of --top/--min-count")
+	fs.StringVar(&l.countOn, "count-on", defaultCountOn, "documents whose codes are counted for --top/--min-count: train or all")
+	fs.BoolVar(&l.keepUnlabelled, "keep-unlabelled", false, "keep documents with no code in the label space (default: drop and count them)")
+}
+
+func (l *labelFlags) labels() (prepare.Labels, error) {
+	kinds, err := labelspace.ParseKinds(l.kinds)
+	if err != nil {
+		return prepare.Labels{}, err
+	}
+	if l.countOn != "train" && l.countOn != "all" {
+		return prepare.Labels{}, fmt.Errorf("--count-on %q: want train or all", l.countOn)
+	}
+	spec := labelspace.Spec{Kinds: kinds, Top: l.top, MinCount: l.minCount}
+	if l.labelsFile != "" {
+		if spec.Fixed, err = dataset.ReadLabels(l.labelsFile); err != nil {
+			return prepare.Labels{}, err
+		}
+	}
+	return prepare.Labels{Spec: spec, KeepUnlabelled: l.keepUnlabelled}, nil
+}
+
+// commandLine is recorded in manifests so that a dataset says how it was made.
+func commandLine() string {
+	return strings.Join(append([]string{"icdcode"}, os.Args[1:]...), " ")
+}
+
+// printSummary reports a prepared dataset on stdout.
+func printSummary(s prepare.Summary, out string) {
+	m := s.Manifest
+	fmt.Printf("wrote %s: %d documents (train %d, dev %d, test %d), %d labels (%d diagnoses, %d procedures)\n",
+		out, m.Documents, m.Counts["train"], m.Counts["dev"], m.Counts["test"], m.Labels.Count, m.Labels.Diagnoses, m.Labels.Procedures)
+	fmt.Printf("labels: %s; order: %s\n", m.Labels.Selection, m.Labels.Order)
+	for _, reason := range slices.Sorted(maps.Keys(m.Build.Skipped)) {
+		fmt.Printf("skipped %d: %s\n", m.Build.Skipped[reason], reason)
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
+}
