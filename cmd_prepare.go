@@ -4,8 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"slices"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/icdcode/icdcode/data/dataset"

@@ -143,8 +143,8 @@ var (
 		"Known history of %s, followed in clinic.",
 		"Findings were consistent with %s.",
 		"Discharge diagnosis: %s.",
-		"He was managed for %s with good response.",
-		"She continues treatment for %s.",
+		"The patient was managed for %s with good response.",
+		"The patient continues treatment for %s.",
 	}
 	procedureTemplates = []string{
 		"Procedure: %s.",

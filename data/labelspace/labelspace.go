@@ -167,7 +167,7 @@ func describe(spec Spec, n int) string {
 	} else {
 		parts = append(parts, "all")
 	}
-	parts = append(parts, string(spec.Kinds))
+	parts = append(parts, map[Kinds]string{Diagnoses: "diagnoses", Procedures: "procedures", Both: "diagnosis and procedure codes"}[spec.Kinds])
 	if spec.MinCount > 0 {
 		parts = append(parts, fmt.Sprintf("with at least %d documents", spec.MinCount))
 	}
