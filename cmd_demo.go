@@ -51,7 +51,7 @@ func runDemo(args []string) error {
 	if err != nil {
 		return err
 	}
-	printSummary(s, dsDir)
+	printSummary(s.Manifest, dsDir)
 
 	step(3, "icdcode synonyms build")
 	ds, err := dataset.Open(dsDir)

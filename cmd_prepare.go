@@ -46,21 +46,28 @@ func (l *labelFlags) labels() (prepare.Labels, error) {
 	return prepare.Labels{Spec: spec, KeepUnlabelled: l.keepUnlabelled}, nil
 }
 
-// commandLine is recorded in manifests so that a dataset says how it was made.
-func commandLine() string {
-	return strings.Join(append([]string{"icdcode"}, os.Args[1:]...), " ")
+// commandLine rebuilds a subcommand's command line for manifests, so that a
+// dataset says how it was made; arguments a shell would split are quoted.
+func commandLine(name string, args []string) string {
+	parts := []string{"icdcode", name}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?;&|<>()[]{}") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
 }
 
 // printSummary reports a prepared dataset on stdout.
-func printSummary(s prepare.Summary, out string) {
-	m := s.Manifest
-	fmt.Printf("wrote %s: %d documents (train %d, dev %d, test %d), %d labels (%d diagnoses, %d procedures)\n",
-		out, m.Documents, m.Counts["train"], m.Counts["dev"], m.Counts["test"], m.Labels.Count, m.Labels.Diagnoses, m.Labels.Procedures)
+func printSummary(m dataset.Manifest, out string) {
+	fmt.Printf("wrote %s: %d documents (train %d, dev %d, test %d), %d labels (%d diagnoses, %d procedures), text policy %s\n",
+		out, m.Documents, m.Counts["train"], m.Counts["dev"], m.Counts["test"], m.Labels.Count, m.Labels.Diagnoses, m.Labels.Procedures, m.TextPolicy)
 	fmt.Printf("labels: %s; order: %s\n", m.Labels.Selection, m.Labels.Order)
 	for _, reason := range slices.Sorted(maps.Keys(m.Build.Skipped)) {
 		fmt.Printf("skipped %d: %s\n", m.Build.Skipped[reason], reason)
 	}
-	for _, w := range s.Warnings {
+	for _, w := range m.Build.Warnings {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
 	}
 }

@@ -30,10 +30,10 @@ func runPrepareCodiEsp(args []string) error {
 		return err
 	}
 	s, err := codiesp.Prepare(codiesp.Options{Dir: *dir, Lang: *lang, Labels: labels, CountOn: lf.countOn,
-		Text: policy, Gzip: *gz, Out: *out, Command: commandLine()})
+		Text: policy, Gzip: *gz, Out: *out, Command: commandLine("prepare codiesp", args)})
 	if err != nil {
 		return err
 	}
-	printSummary(s, *out)
+	printSummary(s.Manifest, *out)
 	return nil
 }

@@ -50,11 +50,11 @@ func runPrepareTable(args []string) error {
 		o.MetaCols = strings.Split(*meta, ",")
 	}
 	o.CountOn = lf.countOn
-	o.Command = commandLine()
+	o.Command = commandLine("prepare table", args)
 	s, err := table.Prepare(o)
 	if err != nil {
 		return err
 	}
-	printSummary(s, o.Out)
+	printSummary(s.Manifest, o.Out)
 	return nil
 }

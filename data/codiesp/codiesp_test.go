@@ -87,7 +87,7 @@ func TestPrepareRealCorpus(t *testing.T) {
 	if lo < 10 {
 		t.Errorf("the least frequent top-50 code has %d training documents", lo)
 	}
-	dropped := s.Manifest.Build.Skipped["documents without a code in the label space"]
+	dropped := s.Manifest.Build.Skipped["documents_without_label_codes"]
 	if dropped+s.Manifest.Documents != 750 {
 		t.Errorf("%d written + %d dropped != 750", s.Manifest.Documents, dropped)
 	}

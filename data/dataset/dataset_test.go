@@ -220,3 +220,20 @@ func FuzzDocsReader(f *testing.F) {
 		}
 	})
 }
+
+func TestStalePartialsRemoved(t *testing.T) {
+	parent := t.TempDir()
+	stale := filepath.Join(parent, ".ds.partial-123")
+	os.MkdirAll(stale, 0o755)
+	os.WriteFile(filepath.Join(stale, DocsFile), []byte("{}\n"), 0o644)
+	foreign := filepath.Join(parent, ".ds.partial-456")
+	os.MkdirAll(foreign, 0o755)
+	os.WriteFile(filepath.Join(foreign, "thesis.tex"), []byte("mine"), 0o644)
+	writeSample(t, filepath.Join(parent, "ds"), false)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Error("a stale partial folder of a killed prepare was kept")
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Error("a folder with files that are not ours was removed")
+	}
+}

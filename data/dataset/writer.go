@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -47,7 +48,8 @@ func NewWriter(dir string, labels []string, gz bool) (*Writer, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".partial-*")
+	removeStalePartials(parent, filepath.Base(dir))
+	tmp, err := os.MkdirTemp(parent, partialPrefix(dir)+"*")
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +79,33 @@ func NewWriter(dir string, labels []string, gz bool) (*Writer, error) {
 	w.enc = json.NewEncoder(out)
 	w.enc.SetEscapeHTML(false)
 	return w, nil
+}
+
+// partialPrefix names the temporary folders of a dataset being written.
+func partialPrefix(dir string) string { return "." + filepath.Base(dir) + ".partial-" }
+
+// removeStalePartials deletes temporary folders left by an earlier prepare of
+// the same output that was killed before it could clean up (SIGKILL, power
+// loss). Only folders with our own prefix holding our own files are removed.
+func removeStalePartials(parent, base string) {
+	matches, _ := filepath.Glob(filepath.Join(parent, partialPrefix(base)+"*"))
+	for _, m := range matches {
+		entries, err := os.ReadDir(m)
+		if err != nil {
+			continue
+		}
+		ours := true
+		for _, e := range entries {
+			switch e.Name() {
+			case DocsFile, DocsFileGz, LabelsFile, ManifestFile:
+			default:
+				ours = false
+			}
+		}
+		if ours {
+			os.RemoveAll(m)
+		}
+	}
 }
 
 func checkReplaceable(dir string) error {
@@ -129,19 +158,19 @@ func (w *Writer) Write(d Doc) error {
 }
 
 func (w *Writer) orderCodes(codes []string) ([]string, error) {
-	present := make([]bool, len(w.labels))
+	idx := make([]int, 0, len(codes))
 	for _, c := range codes {
 		i, ok := w.labelIndex[c]
 		if !ok {
 			return nil, fmt.Errorf("code %q is not in the label space", c)
 		}
-		present[i] = true
+		idx = append(idx, i)
 	}
-	out := make([]string, 0, len(codes))
-	for i, p := range present {
-		if p {
-			out = append(out, w.labels[i])
-		}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	out := make([]string, len(idx))
+	for k, i := range idx {
+		out[k] = w.labels[i]
 	}
 	return out, nil
 }

@@ -131,14 +131,3 @@ func (g *gzipFile) Close() error {
 	g.zr.Close()
 	return g.f.Close()
 }
-
-// FindExisting returns the first of the candidate paths that exists, or an
-// error listing them all.
-func FindExisting(candidates ...string) (string, error) {
-	for _, p := range candidates {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("none of %s exists", strings.Join(candidates, ", "))
-}

@@ -45,6 +45,7 @@ import (
 	"github.com/icdcode/icdcode/data/dataset"
 	"github.com/icdcode/icdcode/data/icd"
 	"github.com/icdcode/icdcode/data/labelspace"
+	"github.com/icdcode/icdcode/data/prepare"
 	"github.com/icdcode/icdcode/data/splits"
 	"github.com/icdcode/icdcode/data/textnorm"
 )
@@ -88,6 +89,11 @@ type Options struct {
 	// LabelsFile is where it came from, for the manifest.
 	Labels     []string
 	LabelsFile string
+	// CountOn is "all" (every split, as the reference pipelines count; the
+	// default) or "train".
+	CountOn string
+	// KeepUnlabelled keeps admissions with no code in the label space.
+	KeepUnlabelled bool
 	Text       textnorm.Policy
 	Gzip       bool   // write docs.jsonl.gz
 	Out        string // dataset folder to write
@@ -253,79 +259,23 @@ func Prepare(o Options) (*Result, error) {
 				skipped["admissions_without_codes"]++
 			default:
 				docs = append(docs, doc{a, split})
-				counts.AddDoc(a.diag, a.proc)
+				if o.CountOn != "train" || split == "train" {
+					counts.AddDoc(a.diag, a.proc)
+				}
 			}
 		}
 	}
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("no admission of the split list %s has both a discharge summary in %s and codes", o.Splits, paths["NOTEEVENTS"])
 	}
-	sel, err := labelspace.Select(counts, labelspace.Spec{
-		Kinds: o.Kinds, Top: o.Top, MinCount: o.MinCount, Fixed: o.Labels,
-		CountOn: fmt.Sprintf("the %d split-list admissions with notes and codes (all splits)", len(docs)),
-	})
-	if err != nil {
-		return nil, err
+	countOn := fmt.Sprintf("the %d split-list admissions with notes and codes (all splits)", counts.Docs)
+	if o.CountOn == "train" {
+		countOn = fmt.Sprintf("the %d train admissions with notes and codes", counts.Docs)
 	}
-	warnings = append(warnings, sel.Warnings...)
-	inLabels := make(map[string]bool, len(sel.Labels))
-	for _, l := range sel.Labels {
-		inLabels[l] = true
+	labels := prepare.Labels{
+		Spec:           labelspace.Spec{Kinds: o.Kinds, Top: o.Top, MinCount: o.MinCount, Fixed: o.Labels, CountOn: countOn},
+		KeepUnlabelled: o.KeepUnlabelled,
 	}
-
-	w, err := dataset.NewWriter(o.Out, sel.Labels, o.Gzip)
-	if err != nil {
-		return nil, err
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			w.Abort()
-		}
-	}()
-	var buf []byte
-	prog.start(fmt.Sprintf("writing %s", o.Out))
-	for i, d := range docs {
-		prog.tick(int64(i), int64(len(docs)), "documents")
-		var codes []string
-		if o.Kinds != labelspace.Procedures {
-			codes = appendIn(codes, d.a.diag, inLabels)
-		}
-		if o.Kinds != labelspace.Diagnoses {
-			codes = appendIn(codes, d.a.proc, inLabels)
-		}
-		if len(codes) == 0 {
-			skipped["admissions_without_label_codes"]++
-			continue
-		}
-		buf = buf[:0]
-		descs := make([]string, len(d.a.notes))
-		for k, n := range d.a.notes {
-			if k > 0 {
-				buf = append(buf, '\n', '\n')
-			}
-			start := len(buf)
-			buf = slices.Grow(buf, n.n)[:start+n.n]
-			if _, err := spill.ReadAt(buf[start:], n.off); err != nil {
-				return nil, fmt.Errorf("read back spill file %s: %w", spill.Name(), err)
-			}
-			descs[k] = n.desc
-		}
-		text := textnorm.Apply(o.Text, string(buf))
-		if strings.TrimSpace(text) == "" {
-			skipped["admissions_with_empty_text"]++
-			continue
-		}
-		err := w.Write(dataset.Doc{
-			ID: strconv.FormatInt(d.a.id, 10), Text: text, Codes: codes, Split: d.split,
-			Meta: map[string]string{"subject_id": strconv.FormatInt(d.a.subject, 10), "descriptions": strings.Join(descs, "+")},
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	prog.finish(int64(len(docs)), "documents")
-
 	inputs := []string{paths["NOTEEVENTS"], paths["DIAGNOSES_ICD"], paths["PROCEDURES_ICD"]}
 	inputs = append(inputs, sp.Files...)
 	if o.LabelsFile != "" {
@@ -334,21 +284,48 @@ func Prepare(o Options) (*Result, error) {
 	m := dataset.Manifest{
 		Name: o.Name, Source: "mimic3", CodeSystem: string(icd.ICD9), Language: "en",
 		TextPolicy: string(o.Text),
-		Labels: dataset.LabelInfo{
-			Diagnoses: sel.Diagnoses, Procedures: sel.Procedures,
-			Selection: sel.Selection, Order: sel.Order,
-		},
-		Build: dataset.BuildInfo{Command: o.Command, Inputs: inputs, Skipped: skipped, Warnings: warnings},
+		Build:      dataset.BuildInfo{Command: o.Command, Inputs: inputs, Skipped: skipped, Warnings: warnings},
 	}
-	if err := w.Commit(m); err != nil {
-		return nil, err
-	}
-	committed = true
-	final, err := dataset.ReadManifest(filepath.Join(o.Out, dataset.ManifestFile))
+	var buf []byte
+	prog.start(fmt.Sprintf("writing %s", o.Out))
+	sum, err := prepare.Write(o.Out, o.Gzip, counts, labels, m, func(put func(prepare.Doc) error) error {
+		for i, d := range docs {
+			prog.tick(int64(i), int64(len(docs)), "documents")
+			buf = buf[:0]
+			descs := make([]string, len(d.a.notes))
+			for k, n := range d.a.notes {
+				if k > 0 {
+					buf = append(buf, '\n', '\n')
+				}
+				start := len(buf)
+				buf = slices.Grow(buf, n.n)[:start+n.n]
+				if _, err := spill.ReadAt(buf[start:], n.off); err != nil {
+					return fmt.Errorf("read back spill file %s: %w", spill.Name(), err)
+				}
+				descs[k] = n.desc
+			}
+			text := textnorm.Apply(o.Text, string(buf))
+			if strings.TrimSpace(text) == "" {
+				// The clean policy can empty a note made only of numbers
+				// and punctuation.
+				skipped["admissions_with_empty_text"]++
+				continue
+			}
+			err := put(prepare.Doc{
+				ID: strconv.FormatInt(d.a.id, 10), Text: text, Split: d.split, Diag: d.a.diag, Proc: d.a.proc,
+				Meta: map[string]string{"subject_id": strconv.FormatInt(d.a.subject, 10), "descriptions": strings.Join(descs, "+")},
+			})
+			if err != nil {
+				return err
+			}
+		}
+		prog.finish(int64(len(docs)), "documents")
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	res.Manifest = final
+	res.Manifest = sum.Manifest
 	return res, nil
 }
 
@@ -458,15 +435,6 @@ func readCodes(path string, kind icd.Kind, adms map[int64]*admission, skipped ma
 	}
 }
 
-// appendIn appends the codes that are labels.
-func appendIn(dst, codes []string, labels map[string]bool) []string {
-	for _, c := range codes {
-		if labels[c] {
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {

@@ -13,34 +13,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/icdcode/icdcode/data/shareddata"
+
 	"github.com/icdcode/icdcode/data/dataset"
 	"github.com/icdcode/icdcode/data/labelspace"
 	"github.com/icdcode/icdcode/data/textnorm"
 )
 
-// demoDir returns ../shared/data/mimic3_demo relative to the repository root
-// (the folder holding go.mod), or skips the test when it is absent.
+// demoDir returns the MIMIC-III demo folder, read in place, or skips.
 func demoDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared/data")
-		}
-		dir = parent
-	}
-	demo := filepath.Join(dir, "..", "shared", "data", "mimic3_demo")
-	if _, err := os.Stat(filepath.Join(demo, "DIAGNOSES_ICD.csv")); err != nil {
-		t.Skipf("MIMIC-III demo not found at %s (shared data is read in place): %v", demo, err)
-	}
-	return demo
+	return filepath.Dir(shareddata.Path(t, "mimic3_demo", "DIAGNOSES_ICD.csv"))
 }
 
 // demoCodes reads a demo codes table with encoding/csv: hadm → raw codes in
@@ -442,8 +425,8 @@ func TestPrepareDemoLabelSelection(t *testing.T) {
 				dropped++
 			}
 		}
-		if ds.Manifest.Build.Skipped["admissions_without_label_codes"] != dropped || len(docs) != 128-dropped {
-			t.Errorf("dropped %d (want %d), %d documents", ds.Manifest.Build.Skipped["admissions_without_label_codes"], dropped, len(docs))
+		if ds.Manifest.Build.Skipped["documents_without_label_codes"] != dropped || len(docs) != 128-dropped {
+			t.Errorf("dropped %d (want %d), %d documents", ds.Manifest.Build.Skipped["documents_without_label_codes"], dropped, len(docs))
 		}
 		for _, d := range docs {
 			h, _ := strconv.ParseInt(d.ID, 10, 64)

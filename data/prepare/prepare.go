@@ -7,7 +7,6 @@ package prepare
 
 import (
 	"fmt"
-	"maps"
 	"path/filepath"
 	"slices"
 
@@ -32,15 +31,16 @@ type Doc struct {
 	Diag, Proc      []string
 }
 
-// Summary is what Write did.
+// Summary is what Write did: the manifest as written (warnings and skip
+// counts are in its Build section).
 type Summary struct {
 	Manifest dataset.Manifest
-	Warnings []string
 }
 
 // Write selects the label space from counts, streams the documents produced
 // by emit into a new dataset folder at out, and commits it with manifest m
-// completed (counts, labels, skipped documents). emit calls put once per
+// completed (counts, labels, skipped documents; m.Build.Skipped is kept and
+// added to, so emit may count skips of its own in it). emit calls put once per
 // document and returns put's error, if any. Nothing is left at out on error.
 func Write(out string, gz bool, counts *labelspace.Counts, lab Labels, m dataset.Manifest,
 	emit func(put func(Doc) error) error) (Summary, error) {
@@ -57,7 +57,9 @@ func Write(out string, gz bool, counts *labelspace.Counts, lab Labels, m dataset
 	for _, l := range sel.Labels {
 		inSpace[l] = true
 	}
-	skipped := maps.Clone(m.Build.Skipped)
+	// The source's own skip counts live in the same map, and a source may
+	// keep adding to it from emit.
+	skipped := m.Build.Skipped
 	if skipped == nil {
 		skipped = map[string]int{}
 	}
@@ -70,7 +72,7 @@ func Write(out string, gz bool, counts *labelspace.Counts, lab Labels, m dataset
 			codes = appendIn(codes, d.Proc, inSpace)
 		}
 		if len(codes) == 0 && !lab.KeepUnlabelled {
-			skipped["documents without a code in the label space"]++
+			skipped["documents_without_label_codes"]++
 			return nil
 		}
 		return w.Write(dataset.Doc{ID: d.ID, Text: d.Text, Codes: codes, Split: d.Split, Meta: d.Meta})
@@ -93,7 +95,7 @@ func Write(out string, gz bool, counts *labelspace.Counts, lab Labels, m dataset
 	if err != nil {
 		return Summary{}, err
 	}
-	return Summary{Manifest: final, Warnings: m.Build.Warnings}, nil
+	return Summary{Manifest: final}, nil
 }
 
 func appendIn(dst, codes []string, inSpace map[string]bool) []string {

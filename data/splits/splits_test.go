@@ -7,31 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/icdcode/icdcode/data/shareddata"
 )
 
-// sharedData returns ../shared/data relative to the repository root (the
-// folder holding go.mod), or skips the test when it is absent.
+// sharedData returns the shared data folder holding the split lists, or skips.
 func sharedData(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory; cannot locate ../shared/data")
-		}
-		dir = parent
-	}
-	data := filepath.Join(dir, "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(data, "splits")); err != nil {
-		t.Skipf("shared data not found at %s (the published split lists live there): %v", data, err)
-	}
-	return data
+	return filepath.Dir(shareddata.Path(t, "splits"))
 }
 
 func wantErr(t *testing.T, err error, parts ...string) {

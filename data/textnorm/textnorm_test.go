@@ -74,3 +74,18 @@ func BenchmarkCleanText(b *testing.B) {
 		CleanText(s)
 	}
 }
+
+func TestCollapseSpaceMatchesFields(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "Z", "1", " ", "\n", "\t", "\v", "\r\n", "\u00a0", "\u0085", "\u2003", "é", "中", ","}
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(12); k >= 0; k-- {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		s := b.String()
+		if got, want := CollapseSpace(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Fatalf("CollapseSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
