@@ -94,11 +94,11 @@ type Options struct {
 	CountOn string
 	// KeepUnlabelled keeps admissions with no code in the label space.
 	KeepUnlabelled bool
-	Text       textnorm.Policy
-	Gzip       bool   // write docs.jsonl.gz
-	Out        string // dataset folder to write
-	Name       string // manifest name; default "mimic3-" + Preset
-	Command    string // the command line, recorded in the manifest
+	Text           textnorm.Policy
+	Gzip           bool   // write docs.jsonl.gz
+	Out            string // dataset folder to write
+	Name           string // manifest name; default "mimic3-" + Preset
+	Command        string // the command line, recorded in the manifest
 	// TempDir holds the spill file of note text (as large as the kept notes,
 	// about 0.6 GB for the full release). Default: Out's parent folder,
 	// which must have room for the output anyway; /tmp may be in memory.
@@ -434,7 +434,6 @@ func readCodes(path string, kind icd.Kind, adms map[int64]*admission, skipped ma
 		}
 	}
 }
-
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
