@@ -46,6 +46,7 @@ import (
 	"github.com/icdcode/icdcode/data/icd"
 	"github.com/icdcode/icdcode/data/labelspace"
 	"github.com/icdcode/icdcode/data/prepare"
+	"github.com/icdcode/icdcode/data/progress"
 	"github.com/icdcode/icdcode/data/splits"
 	"github.com/icdcode/icdcode/data/textnorm"
 )
@@ -233,7 +234,7 @@ func Prepare(o Options) (*Result, error) {
 		}
 	}()
 	res := &Result{}
-	prog := newProgress(o.Progress, o.ProgressEvery)
+	prog := progress.New(o.Progress, o.ProgressEvery)
 	if res.NoteBytes, res.Notes, err = readNotes(paths["NOTEEVENTS"], adms, spill, skipped, prog); err != nil {
 		return nil, err
 	}
@@ -287,10 +288,10 @@ func Prepare(o Options) (*Result, error) {
 		Build:      dataset.BuildInfo{Command: o.Command, Inputs: inputs, Skipped: skipped, Warnings: warnings},
 	}
 	var buf []byte
-	prog.start(fmt.Sprintf("writing %s", o.Out))
+	prog.Start(fmt.Sprintf("writing %s", o.Out))
 	sum, err := prepare.Write(o.Out, o.Gzip, counts, labels, m, func(put func(prepare.Doc) error) error {
 		for i, d := range docs {
-			prog.tick(int64(i), int64(len(docs)), "documents")
+			prog.Tick(int64(i), int64(len(docs)), "documents")
 			buf = buf[:0]
 			descs := make([]string, len(d.a.notes))
 			for k, n := range d.a.notes {
@@ -319,7 +320,7 @@ func Prepare(o Options) (*Result, error) {
 				return err
 			}
 		}
-		prog.finish(int64(len(docs)), "documents")
+		prog.Finish(int64(len(docs)), "documents")
 		return nil
 	})
 	if err != nil {
@@ -446,7 +447,7 @@ func contains(list []string, s string) bool {
 
 // readNotes is the first pass over NOTEEVENTS: the text of every kept note
 // goes to spill, and its offset, length and DESCRIPTION to its admission.
-func readNotes(path string, adms map[int64]*admission, spill *os.File, skipped map[string]int, prog *progress) (size int64, kept int, err error) {
+func readNotes(path string, adms map[int64]*admission, spill *os.File, skipped map[string]int, prog *progress.Reporter) (size int64, kept int, err error) {
 	r, err := csvtable.Open(path)
 	if err != nil {
 		return 0, 0, err
@@ -462,11 +463,11 @@ func readNotes(path string, adms map[int64]*admission, spill *os.File, skipped m
 	descs := map[string]string{} // interned: a handful of distinct values
 	rows := map[int64]int{}
 	_, size = r.Progress()
-	prog.start(filepath.Base(path))
+	prog.Start(filepath.Base(path))
 	for n := 0; ; n++ {
 		if n&1023 == 1023 {
 			read, _ := r.Progress()
-			prog.tick(read, size, "MB")
+			prog.Tick(read, size, "MB")
 		}
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -527,7 +528,7 @@ func readNotes(path string, adms map[int64]*admission, spill *os.File, skipped m
 		off += int64(len(text))
 		kept++
 	}
-	prog.finish(size, "MB")
+	prog.Finish(size, "MB")
 	if err := bw.Flush(); err != nil {
 		return size, kept, fmt.Errorf("write spill file %s: %w", spill.Name(), err)
 	}

@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"github.com/icdcode/icdcode/data/mdp"
+	"github.com/icdcode/icdcode/data/progress"
 	"github.com/icdcode/icdcode/data/synonyms"
 	"github.com/icdcode/icdcode/data/textembed"
 )
@@ -204,7 +205,8 @@ func SelectAll(pools []synonyms.Pool, cfg Config) ([]synonyms.Selection, Summary
 			return nil, sum, &EmptyPoolsError{Codes: empty}
 		}
 	}
-	prog := newProgress(cfg.Log, cfg.ProgressEvery, len(pools), start)
+	prog := progress.New(cfg.Log, cfg.ProgressEvery)
+	prog.Start("synonyms select")
 	out := make([]synonyms.Selection, len(pools))
 	for i, p := range pools {
 		s, st, err := selectPool(p, cfg)
@@ -217,7 +219,7 @@ func SelectAll(pools []synonyms.Pool, cfg Config) ([]synonyms.Selection, Summary
 			fmt.Fprintf(cfg.Log, "warning: code %s: MDP search stopped at the time limit (%v) after %d nodes; keeping the best selection found (objective %.6g), not proven optimal\n",
 				p.Code, cfg.TimeLimit, st.nodes, s.Objective)
 		}
-		prog.tick(i + 1)
+		prog.Tick(int64(i+1), int64(len(pools)), "codes")
 	}
 	sum.Elapsed = time.Since(start)
 	return out, sum, nil
@@ -378,39 +380,4 @@ func codeRand(seed uint64, code string) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(code))
 	return rand.New(rand.NewPCG(seed, h.Sum64()))
-}
-
-// progress prints "done/total, rate, time left" lines to w every interval,
-// starting once the run has lasted one interval.
-type progress struct {
-	w        io.Writer
-	every    time.Duration
-	total    int
-	start    time.Time
-	next     time.Time
-	reported bool
-}
-
-func newProgress(w io.Writer, every time.Duration, total int, start time.Time) *progress {
-	if every <= 0 {
-		every = 5 * time.Second
-	}
-	return &progress{w: w, every: every, total: total, start: start, next: start.Add(every)}
-}
-
-func (p *progress) tick(done int) {
-	if p.w == nil {
-		return
-	}
-	now := time.Now()
-	if now.Before(p.next) && !(p.reported && done == p.total) {
-		return
-	}
-	p.next = now.Add(p.every)
-	p.reported = true
-	elapsed := now.Sub(p.start)
-	rate := float64(done) / elapsed.Seconds()
-	eta := time.Duration(float64(p.total-done) / rate * float64(time.Second))
-	fmt.Fprintf(p.w, "synonyms select: %d/%d codes (%.1f%%), %.1f codes/s, elapsed %v, about %v left\n",
-		done, p.total, 100*float64(done)/float64(p.total), rate, elapsed.Round(time.Second), eta.Round(time.Second))
 }

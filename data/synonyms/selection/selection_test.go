@@ -271,7 +271,7 @@ func TestSelectTimeLimit(t *testing.T) {
 	if s.Optimal || len(s.Synonyms) != 8 || s.Distinct != 8 || !strings.Contains(s.Note, "time limit") || sum.Solved != 1 || sum.Optimal != 0 {
 		t.Errorf("%d candidates: %+v, summary %+v", len(cands), s, sum)
 	}
-	if !strings.Contains(log.String(), "warning: code N18.9") || !strings.Contains(log.String(), "1/1 codes") {
+	if !strings.Contains(log.String(), "warning: code N18.9") || !strings.Contains(log.String(), "1 of 1 codes") {
 		t.Errorf("log:\n%s", log.String())
 	}
 	// Without a limit the same pool is solved to optimality, never worse.

@@ -1,4 +1,7 @@
-package mimic3
+// Package progress prints progress lines for long passes: amount done, rate
+// and, when the total is known, the time left. Short passes print nothing,
+// and lines carry counts only, never document text.
+package progress
 
 import (
 	"fmt"
@@ -6,10 +9,9 @@ import (
 	"time"
 )
 
-// progress prints a line every so often during a long pass: amount done,
-// rate and, when the total is known, the time left. Short passes print
-// nothing. Lines carry counts only, never note text.
-type progress struct {
+// Reporter prints a line every so often during a long pass. A nil writer
+// makes it silent.
+type Reporter struct {
 	w       io.Writer
 	every   time.Duration
 	what    string
@@ -18,18 +20,22 @@ type progress struct {
 	printed bool
 }
 
-func newProgress(w io.Writer, every time.Duration) *progress {
-	return &progress{w: w, every: every}
+// New returns a reporter writing to w every interval (5 s when every ≤ 0).
+func New(w io.Writer, every time.Duration) *Reporter {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	return &Reporter{w: w, every: every}
 }
 
-// start begins a pass named what.
-func (p *progress) start(what string) {
+// Start begins a pass named what.
+func (p *Reporter) Start(what string) {
 	p.what, p.begin, p.last, p.printed = what, time.Now(), time.Now(), false
 }
 
-// tick reports done of total (total ≤ 0: unknown). unit "MB" shows bytes
+// Tick reports done of total (total ≤ 0: unknown). unit "MB" shows bytes
 // as MB; anything else is a plain count.
-func (p *progress) tick(done, total int64, unit string) {
+func (p *Reporter) Tick(done, total int64, unit string) {
 	if p.w == nil {
 		return
 	}
@@ -55,8 +61,8 @@ func (p *progress) tick(done, total int64, unit string) {
 	fmt.Fprintln(p.w, line)
 }
 
-// finish prints a closing line when the pass printed progress.
-func (p *progress) finish(done int64, unit string) {
+// Finish prints a closing line when the pass printed progress.
+func (p *Reporter) Finish(done int64, unit string) {
 	if p.w == nil || !p.printed {
 		return
 	}
