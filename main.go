@@ -30,6 +30,7 @@ var commands = []command{
 	{"dataset info", "validate a dataset folder and print its summary", runDatasetInfo},
 	{"synonyms build", "gather candidate synonyms per code from terminology files", runSynonymsBuild},
 	{"synonyms select", "choose M diverse synonyms per code (exact MDP or random)", runSynonymsSelect},
+	{"tokenizer train", "train a WordPiece or BPE vocabulary on a dataset's training text", runTokenizerTrain},
 }
 
 // errUsage marks an error already explained by printing usage.
