@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/apache/arrow-go/v18 v18.8.0
+	github.com/nlpodyssey/spago v1.1.0
 	golang.org/x/text v0.41.0
 )
 
