@@ -9,6 +9,7 @@ import (
 
 	"github.com/icdcode/icdcode/data/dataset"
 	"github.com/icdcode/icdcode/data/synonyms/selection"
+	"github.com/icdcode/icdcode/model/clsembed"
 )
 
 // runSynonymsSelect is `icdcode synonyms select`: it reads flags and calls
@@ -27,12 +28,14 @@ func runSynonymsSelect(args []string) error {
 	timeLimit := fs.Duration("time-limit", 60*time.Second, "MDP search time per code; on reaching it the best selection found is kept, marked optimal=false (0: no limit)")
 	allowEmpty := fs.Bool("allow-empty", false, "fill a code without candidates with its own string (\"icd CODE\") instead of failing")
 	out := fs.String("out", "", "synonyms `FILE` to write (JSON Lines, label order)")
+	model := fs.String("model", "", "model `DIR` (encoder weights and config.json plus its tokenizer): MDP distances from its [CLS] embeddings instead of TF-IDF")
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
 		fmt.Fprint(fs.Output(), `
 Distances for mdp are 1 − cosine of character 2–4-gram TF-IDF vectors, the IDF
-computed over each code's pool. Pools are cleaned first: repeated strings are
+computed over each code's pool, or, with --model, 1 − cosine of the encoder's
+[CLS] embeddings of "[CLS] synonym [SEP]" (as the reference system does). Pools are cleaned first: repeated strings are
 dropped and a pool larger than --max-pool keeps its first candidates (the
 candidates file lists official titles first).
 
@@ -70,6 +73,13 @@ every slot with "icd CODE" (e.g. "icd I50.9").
 	cfg := selection.Config{
 		M: *m, Criterion: crit, Seed: *seed, MaxPool: *maxPool, TimeLimit: *timeLimit,
 		AllowEmpty: *allowEmpty, Log: os.Stderr,
+	}
+	if *model != "" {
+		emb, err := clsembed.Load(*model)
+		if err != nil {
+			return err
+		}
+		cfg.Distances = emb
 	}
 	sum, err := selection.SelectFile(*cands, *out, labelList, cfg)
 	var empty *selection.EmptyPoolsError

@@ -9,6 +9,9 @@ import (
 
 	"github.com/icdcode/icdcode/data/dataset"
 	"github.com/icdcode/icdcode/data/synonyms"
+	"github.com/icdcode/icdcode/model/encoder"
+	"github.com/icdcode/icdcode/model/hf"
+	"github.com/icdcode/icdcode/model/tokenizer"
 )
 
 func TestHelpForEveryCommand(t *testing.T) {
@@ -61,5 +64,63 @@ func TestDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dataset", dataset.ManifestFile)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// synonyms select --model: MDP distances from an encoder's [CLS] embeddings.
+func TestSynonymsSelectWithModel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"demo", "--out", dir, "--docs", "100"}, &out, &errOut); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, errOut.String())
+	}
+	ds, err := dataset.Open(filepath.Join(dir, "dataset"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A tiny random BERT with a tokenizer trained on the demo's notes.
+	modelDir := filepath.Join(dir, "model")
+	texts := func(yield func(string, error) bool) {
+		for d, err := range ds.Docs("train") {
+			if !yield(d.Text, err) {
+				return
+			}
+		}
+	}
+	tok, err := tokenizer.TrainWordPiece(texts, tokenizer.TrainOptions{VocabSize: 300, MinFreq: 2, Lowercase: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &hf.Config{ModelType: hf.TypeBERT, VocabSize: tok.VocabSize(), HiddenSize: 16, NumHiddenLayers: 1,
+		NumAttentionHeads: 2, IntermediateSize: 32, HiddenAct: "gelu", MaxPositionEmbeddings: 64, TypeVocabSize: 2,
+		LayerNormEps: 1e-12, PositionEmbeddingType: "absolute", InitializerRange: 0.5, BOSTokenID: -1, EOSTokenID: -1}
+	enc, err := encoder.New[float32](cfg, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enc.Save(modelDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Save(modelDir); err != nil {
+		t.Fatal(err)
+	}
+	synPath := filepath.Join(dir, "synonyms_cls.jsonl")
+	args := []string{"synonyms", "select", "--dataset", filepath.Join(dir, "dataset"), "--candidates", filepath.Join(dir, "candidates.jsonl"),
+		"--m", "4", "--model", modelDir, "--out", synPath}
+	if code := run(args, &out, &errOut); code != 0 {
+		t.Fatalf("synonyms select --model: exit %d: %s", code, errOut.String())
+	}
+	sel, err := synonyms.ReadSelections(synPath, ds.Labels, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sel {
+		if !s.Optimal || s.Objective <= 0 {
+			t.Errorf("%s: %+v", s.Code, s)
+		}
+	}
+	if code := run([]string{"synonyms", "select", "--dataset", filepath.Join(dir, "dataset"), "--candidates", filepath.Join(dir, "candidates.jsonl"),
+		"--model", filepath.Join(dir, "no-such-model"), "--out", synPath}, &out, &errOut); code != 1 {
+		t.Errorf("missing model directory: exit %d", code)
 	}
 }
