@@ -17,6 +17,13 @@ var (
 // otherwise), and row-parallel row-wise kernels. It uses up to
 // runtime.GOMAXPROCS(0) goroutines per call and is deterministic (see the
 // package documentation).
+//
+// In float32 the row-wise kernels run the loops of rowops_cpu.go: float32
+// exp/erf approximations (mathapprox.go; exp within 1 ulp, erf within
+// 4.5e-7 absolute) and AVX2 assembly where available, with results that
+// are bit-identical to their pure Go fallback, so unlike Gemm they do not
+// depend on the instruction set. In float64 they use math.Exp/math.Erf and
+// the scalar loops below.
 func CPU[T Float]() Kernels[T] {
 	var zero T
 	switch any(zero).(type) {
@@ -75,6 +82,11 @@ func (cpuBackend[T]) Softmax(m, n int, x []T, ldx int, mask []T, ldmask int, y [
 	checkMat("Softmax", "x", m, n, x, ldx)
 	checkMask("Softmax", m, n, mask, ldmask)
 	checkMat("Softmax", "y", m, n, y, ldy)
+	if xs, ok := any(x).([]float32); ok {
+		ms, ys := any(mask).([]float32), any(y).([]float32)
+		forRows(m, n, func(lo, hi int) { softmaxRows32(lo, hi, n, xs, ldx, ms, ldmask, ys, ldy) })
+		return
+	}
 	forRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			xr := x[i*ldx : i*ldx+n]
@@ -117,6 +129,11 @@ func (cpuBackend[T]) SoftmaxBackward(m, n int, y []T, ldy int, dy []T, lddy int,
 	checkMat("SoftmaxBackward", "y", m, n, y, ldy)
 	checkMat("SoftmaxBackward", "dy", m, n, dy, lddy)
 	checkMat("SoftmaxBackward", "dx", m, n, dx, lddx)
+	if ys, ok := any(y).([]float32); ok {
+		gs, xs := any(dy).([]float32), any(dx).([]float32)
+		forRows(m, n, func(lo, hi int) { softmaxBwdRows32(lo, hi, n, ys, ldy, gs, lddy, xs, lddx) })
+		return
+	}
 	forRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			yr := y[i*ldy : i*ldy+n]
@@ -141,6 +158,11 @@ func (cpuBackend[T]) LayerNorm(m, n int, x []T, ldx int, gamma, beta []T, eps T,
 	checkVec("LayerNorm", "mean", m, mean)
 	checkVec("LayerNorm", "rstd", m, rstd)
 	gamma, beta = gamma[:n], beta[:n]
+	if xs, ok := any(x).([]float32); ok {
+		gs, bs, ys, ms, rs := any(gamma).([]float32), any(beta).([]float32), any(y).([]float32), any(mean).([]float32), any(rstd).([]float32)
+		forRows(m, n, func(lo, hi int) { layerNormRows32(lo, hi, n, xs, ldx, gs, bs, float32(eps), ys, ldy, ms, rs) })
+		return
+	}
 	forRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			xr := x[i*ldx : i*ldx+n]
@@ -174,6 +196,14 @@ func (cpuBackend[T]) LayerNormBackward(m, n int, dy []T, lddy int, x []T, ldx in
 	checkVec("LayerNormBackward", "dgamma", n, dgamma)
 	checkVec("LayerNormBackward", "dbeta", n, dbeta)
 	gamma = gamma[:n]
+	if xs, ok := any(x).([]float32); ok {
+		gys, gs, ms, rs := any(dy).([]float32), any(gamma).([]float32), any(mean).([]float32), any(rstd).([]float32)
+		dxs, dgs, dbs := any(dx).([]float32), any(dgamma).([]float32), any(dbeta).([]float32)
+		// Parameter gradients first: dx may alias dy.
+		forCols(m, n, func(lo, hi int) { layerNormParamGrads32(lo, hi, m, gys, lddy, xs, ldx, ms, rs, dgs, dbs) })
+		forRows(m, n, func(lo, hi int) { layerNormBwdRows32(lo, hi, n, gys, lddy, xs, ldx, gs, ms, rs, dxs, lddx) })
+		return
+	}
 	// Parameter gradients first: dx may alias dy.
 	forCols(m, n, func(lo, hi int) {
 		dg := make([]float64, hi-lo)
@@ -218,6 +248,11 @@ const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 func (cpuBackend[T]) GELU(m, n int, x []T, ldx int, y []T, ldy int) {
 	checkMat("GELU", "x", m, n, x, ldx)
 	checkMat("GELU", "y", m, n, y, ldy)
+	if xs, ok := any(x).([]float32); ok {
+		ys := any(y).([]float32)
+		forRows(m, n, func(lo, hi int) { geluRows32(lo, hi, n, xs, ldx, ys, ldy) })
+		return
+	}
 	forRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			yr := y[i*ldy : i*ldy+n]
@@ -233,6 +268,11 @@ func (cpuBackend[T]) GELUBackward(m, n int, x []T, ldx int, dy []T, lddy int, dx
 	checkMat("GELUBackward", "x", m, n, x, ldx)
 	checkMat("GELUBackward", "dy", m, n, dy, lddy)
 	checkMat("GELUBackward", "dx", m, n, dx, lddx)
+	if xs, ok := any(x).([]float32); ok {
+		gs, ds := any(dy).([]float32), any(dx).([]float32)
+		forRows(m, n, func(lo, hi int) { geluGradRows32(lo, hi, n, xs, ldx, gs, lddy, ds, lddx) })
+		return
+	}
 	forRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			gr := dy[i*lddy : i*lddy+n]
@@ -250,6 +290,11 @@ func (cpuBackend[T]) AddBias(m, n int, bias []T, c []T, ldc int) {
 	checkVec("AddBias", "bias", n, bias)
 	checkMat("AddBias", "c", m, n, c, ldc)
 	bias = bias[:n]
+	if bs, ok := any(bias).([]float32); ok {
+		cs := any(c).([]float32)
+		forRows(m, n, func(lo, hi int) { addBiasRows32(lo, hi, n, bs, cs, ldc) })
+		return
+	}
 	forRows(m, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			cr := c[i*ldc : i*ldc+n]
@@ -263,6 +308,11 @@ func (cpuBackend[T]) AddBias(m, n int, bias []T, c []T, ldc int) {
 func (cpuBackend[T]) ColSum(m, n int, x []T, ldx int, out []T) {
 	checkMat("ColSum", "x", m, n, x, ldx)
 	checkVec("ColSum", "out", n, out)
+	if xs, ok := any(x).([]float32); ok {
+		os := any(out).([]float32)
+		forCols(m, n, func(lo, hi int) { colSum32(lo, hi, m, xs, ldx, os) })
+		return
+	}
 	forCols(m, n, func(lo, hi int) {
 		acc := make([]float64, hi-lo)
 		for i := 0; i < m; i++ {
