@@ -1,0 +1,151 @@
+package heads
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/icdcode/icdcode/model/kernels"
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+)
+
+// backends64 are the float64 backends every function is checked with.
+func backends64() []kernels.Kernels[float64] {
+	return []kernels.Kernels[float64]{kernels.Reference[float64](), kernels.CPU[float64]()}
+}
+
+// randSlice returns n values uniform in [lo, hi).
+func randSlice(rng *rand.Rand, n int, lo, hi float64) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = lo + (hi-lo)*rng.Float64()
+	}
+	return s
+}
+
+// leaf returns an r×c float64 matrix that requires a gradient.
+func leaf(r, c int, v []float64) *mat.Dense[float64] {
+	return mat.NewDense[float64](mat.WithShape(r, c), mat.WithBacking(append([]float64(nil), v...)), mat.WithGrad(true))
+}
+
+// named is a tensor under a gradient check: a leaf or an *nn.Param whose
+// value is a *mat.Dense[float64], perturbed in place.
+type named struct {
+	name string
+	t    mat.Tensor
+}
+
+// gradCheck compares the analytic gradients of L = Σ f() ⊙ R (R a fixed
+// random matrix of f's output shape) with central finite differences
+// (eps 1e-6) for every element of every tensor in ts, which f reads, and
+// returns the largest norm-wise relative error ‖g − ĝ‖/max(‖g‖, ‖ĝ‖). The
+// truncation error is O(eps²) and the rounding error O(1e-16/eps) relative
+// to L, so a correct backward stays far below the 1e-6 bound asserted.
+func gradCheck(t *testing.T, ts []named, f func() (mat.Tensor, error)) float64 {
+	t.Helper()
+	for _, x := range ts {
+		x.t.ZeroGrad()
+	}
+	y, err := f()
+	if err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	weights := randSlice(rng, y.Value().Size(), -1, 1)
+	y.AccGrad(mat.NewDense[float64](mat.WithShape(y.Value().Shape()...), mat.WithBacking(weights)))
+	if err := ag.Backward(y); err != nil {
+		t.Fatalf("backward: %v", err)
+	}
+	loss := func() float64 {
+		y, err := f()
+		if err != nil {
+			t.Fatalf("forward: %v", err)
+		}
+		var s float64
+		for i, v := range mat.Data[float64](y.Value()) {
+			s += v * weights[i]
+		}
+		return s
+	}
+	const eps = 1e-6
+	worst := 0.0
+	for _, x := range ts {
+		vals := mat.Data[float64](x.t.Value())
+		analytic := make([]float64, len(vals))
+		if x.t.HasGrad() {
+			copy(analytic, mat.Data[float64](x.t.Grad()))
+		}
+		var diff, na, nn float64
+		for j := range vals {
+			orig := vals[j]
+			vals[j] = orig + eps
+			lp := loss()
+			vals[j] = orig - eps
+			lm := loss()
+			vals[j] = orig
+			num := (lp - lm) / (2 * eps)
+			diff += (analytic[j] - num) * (analytic[j] - num)
+			na += analytic[j] * analytic[j]
+			nn += num * num
+		}
+		den := math.Sqrt(math.Max(na, nn))
+		if den == 0 {
+			t.Errorf("%s: zero gradient, the check would be vacuous", x.name)
+			continue
+		}
+		rel := math.Sqrt(diff) / den
+		if rel > 1e-6 {
+			t.Errorf("%s: relative gradient error %.3g > 1e-6", x.name, rel)
+		}
+		worst = math.Max(worst, rel)
+	}
+	return worst
+}
+
+// chunkMask is the layout of the tests: 2 chunks of 5 tokens, the last
+// two tokens of chunk 2 padding.
+var chunkMask = []int{1, 1, 1, 1, 1, 1, 1, 1, 0, 0}
+
+func TestGradLabelAttention(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 1))
+	const r, n, dq, dv, heads = 4, 5, 6, 4, 2
+	q, kx, vx := randSlice(rng, r*dq, -1.5, 1.5), randSlice(rng, 2*n*dq, -1.5, 1.5), randSlice(rng, 2*n*dv, -1, 1)
+	for _, k := range backends64() {
+		for _, c := range []struct {
+			heads, n int
+			mask     []int
+			scale    float64
+		}{{heads, n, nil, 1}, {heads, n, chunkMask, 0.7}, {1, 2 * n, chunkMask, 1}, {heads, 2 * n, nil, 0.5}} {
+			Q, K, V := leaf(r, dq, q), leaf(2*n, dq, kx), leaf(2*n, dv, vx)
+			e := gradCheck(t, []named{{"q", Q}, {"keys", K}, {"values", V}}, func() (mat.Tensor, error) {
+				return LabelAttention(k, Q, K, V, c.heads, c.n, c.mask, c.scale)
+			})
+			t.Logf("LabelAttention %s heads=%d n=%d mask=%v scale=%g: max relative error %.2e", k.Name(), c.heads, c.n, c.mask != nil, c.scale, e)
+		}
+	}
+}
+
+func TestGradSmallFunctions(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	x12 := randSlice(rng, 12*6, -1, 1)
+	x8 := randSlice(rng, 8*6, -1, 1)
+	w := randSlice(rng, 4*6, -1, 1)
+	b := randSlice(rng, 4, -1, 1)
+	for _, pool := range []Pool{PoolMean, PoolMax} {
+		X := leaf(12, 6, x12)
+		e := gradCheck(t, []named{{"x", X}}, func() (mat.Tensor, error) { return SynonymPool[float64](X, 3, pool) })
+		t.Logf("SynonymPool %s: max relative error %.2e", pool, e)
+	}
+	X, W, B := leaf(8, 6, x8), leaf(4, 6, w), leaf(1, 4, b)
+	e := gradCheck(t, []named{{"x", X}, {"w", W}, {"b", B}}, func() (mat.Tensor, error) { return LabelDot[float64](X, W, B) })
+	t.Logf("LabelDot: max relative error %.2e", e)
+	e = gradCheck(t, []named{{"x", X}, {"w", W}}, func() (mat.Tensor, error) { return LabelDot[float64](X, W, nil) })
+	t.Logf("LabelDot (no bias): max relative error %.2e", e)
+	C := leaf(3, 4, x12[:12])
+	e = gradCheck(t, []named{{"x", C}}, func() (mat.Tensor, error) { return ChunkMax[float64](C) })
+	t.Logf("ChunkMax: max relative error %.2e", e)
+	R := leaf(5, 3, x8[:15])
+	e = gradCheck(t, []named{{"x", R}}, func() (mat.Tensor, error) { return Rows[float64](R, []int{3, 0}) })
+	t.Logf("Rows: max relative error %.2e", e)
+}
