@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -20,20 +21,20 @@ type chunkMax[T float.DType] struct {
 //
 //	x: (B, L) → y: (1, L)
 func ChunkMax[T float.DType](x mat.Tensor) (mat.Tensor, error) {
-	if err := checkType[T]("ChunkMax: x", x); err != nil {
+	if err := agfn.CheckType[T]("ChunkMax: x", x); err != nil {
 		return nil, err
 	}
-	if r, c := dims(x); r == 0 || c == 0 {
+	if r, c := agfn.Dims(x); r == 0 || c == 0 {
 		return nil, fmt.Errorf("ChunkMax: x is %d×%d, want a nonempty matrix", r, c)
 	}
-	return run(&chunkMax[T]{x: x}), nil
+	return agfn.Run(&chunkMax[T]{x: x}), nil
 }
 
 func (f *chunkMax[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *chunkMax[T]) Forward() (mat.Tensor, error) {
-	r, l := dims(f.x)
-	x := data[T](f.x)
+	r, l := agfn.Dims(f.x)
+	x := agfn.Data[T](f.x)
 	y := append([]T(nil), x[:l]...)
 	f.arg = make([]int, l)
 	for b := 1; b < r; b++ {
@@ -43,19 +44,19 @@ func (f *chunkMax[T]) Forward() (mat.Tensor, error) {
 			}
 		}
 	}
-	return newMatrix(1, l, y), nil
+	return agfn.NewMatrix(1, l, y), nil
 }
 
 func (f *chunkMax[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	r, l := dims(f.x)
-	dy := data[T](gy)
+	r, l := agfn.Dims(f.x)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, r*l)
 	for c, b := range f.arg {
 		dx[b*l+c] = dy[c]
 	}
-	accGrad(f.x, r, l, dx)
+	agfn.AccGrad(f.x, r, l, dx)
 	return nil
 }

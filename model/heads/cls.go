@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/icdcode/icdcode/model/layers"
 	"github.com/nlpodyssey/spago/mat"
@@ -56,7 +57,7 @@ func (h *CE[T]) Params() []*nn.Param {
 //
 //	H: (Chunks·ChunkLen, d) → logits: (1, L)
 func (h *CE[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.Tensor, error) {
-	d, _ := dims(h.PoolerW)
+	d, _ := agfn.Dims(h.PoolerW)
 	if err := checkInput[T]("CE", H, d, lay); err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (h *LE[T]) Params() []*nn.Param {
 //
 //	H: (Chunks·ChunkLen, d) → logits: (1, L)
 func (h *LE[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.Tensor, error) {
-	d, _ := dims(h.DenseW)
+	d, _ := agfn.Dims(h.DenseW)
 	if err := checkInput[T]("LE", H, d, lay); err != nil {
 		return nil, err
 	}
@@ -137,10 +138,10 @@ func (h *LE[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.Ten
 // checkInput returns an error unless H is a (rows × d) matrix of T that
 // lay describes.
 func checkInput[T float.DType](name string, H mat.Tensor, d int, lay Layout) error {
-	if err := checkType[T](name+": H", H); err != nil {
+	if err := agfn.CheckType[T](name+": H", H); err != nil {
 		return err
 	}
-	r, c := dims(H)
+	r, c := agfn.Dims(H)
 	if c != d {
 		return fmt.Errorf("%s: H has %d columns, the head was built for d = %d", name, c, d)
 	}

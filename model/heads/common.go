@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/nlpodyssey/spago/ag"
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 	"github.com/nlpodyssey/spago/nn"
@@ -57,65 +57,15 @@ func additiveMask[T float.DType](mask []int) []T {
 	return out
 }
 
-// data returns the row-major backing slice of t's value (not a copy: for
-// a *mat.Dense, and for an *nn.Param whose Value is one, this is the
-// slice itself), so callers must not write to it.
-func data[T float.DType](t mat.Tensor) []T {
-	return mat.Data[T](t.Value())
-}
-
-// dims returns the (rows, cols) shape of t.
-func dims(t mat.Tensor) (int, int) {
-	s := t.Value().Shape()
-	return s[0], s[1]
-}
-
-// newMatrix wraps s (not copied) as an r×c matrix.
-func newMatrix[T float.DType](r, c int, s []T) *mat.Dense[T] {
-	return mat.NewDense[T](mat.WithShape(r, c), mat.WithBacking(s))
-}
-
-// checkType returns an error unless t holds a 2-D matrix of elements of
-// type T: mixing float32 and float64 would otherwise panic deep inside
-// spago, where errors become log.Fatalf.
-func checkType[T float.DType](name string, t mat.Tensor) error {
-	if t == nil {
-		return fmt.Errorf("%s is nil", name)
-	}
-	if _, ok := t.Value().(*mat.Dense[T]); !ok {
-		var zero T
-		return fmt.Errorf("%s is a %T, want *mat.Dense[%T]", name, t.Value(), zero)
-	}
-	if len(t.Value().Shape()) != 2 {
-		return fmt.Errorf("%s has shape %v, want a matrix", name, t.Value().Shape())
-	}
-	return nil
-}
-
 // checkShape returns an error unless t is an r×c matrix of T.
 func checkShape[T float.DType](name string, t mat.Tensor, r, c int) error {
-	if err := checkType[T](name, t); err != nil {
+	if err := agfn.CheckType[T](name, t); err != nil {
 		return err
 	}
-	if tr, tc := dims(t); tr != r || tc != c {
+	if tr, tc := agfn.Dims(t); tr != r || tc != c {
 		return fmt.Errorf("%s is %d×%d, want %d×%d", name, tr, tc, r, c)
 	}
 	return nil
-}
-
-// run builds and executes the operator of f synchronously, as model/layers
-// does: the kernels do their own multi-threading.
-func run(f ag.AutoGradFunction) mat.Tensor {
-	return ag.NewOperator(f).Run()
-}
-
-// accGrad passes g (r×c, not retained: spago clones it) to t if t needs a
-// gradient. Every Backward calls it exactly once per operand, or spago's
-// backward pass waits forever for the missing contribution.
-func accGrad[T float.DType](t mat.Tensor, r, c int, g []T) {
-	if t.RequiresGrad() {
-		t.AccGrad(newMatrix(r, c, g))
-	}
 }
 
 // initRNG returns the random stream of parameter number id of a head built
@@ -133,7 +83,7 @@ func normalParam[T float.DType](rng *rand.Rand, r, c int, std float64) *nn.Param
 	for i := range v {
 		v[i] = T(rng.NormFloat64() * std)
 	}
-	return nn.NewParam(newMatrix(r, c, v))
+	return nn.NewParam(agfn.NewMatrix(r, c, v))
 }
 
 // uniformParam returns an r×c parameter drawn from U(−a, a).
@@ -142,12 +92,12 @@ func uniformParam[T float.DType](rng *rand.Rand, r, c int, a float64) *nn.Param 
 	for i := range v {
 		v[i] = T((2*rng.Float64() - 1) * a)
 	}
-	return nn.NewParam(newMatrix(r, c, v))
+	return nn.NewParam(agfn.NewMatrix(r, c, v))
 }
 
 // zeroParam returns an r×c parameter of zeros.
 func zeroParam[T float.DType](r, c int) *nn.Param {
-	return nn.NewParam(newMatrix(r, c, make([]T, r*c)))
+	return nn.NewParam(agfn.NewMatrix(r, c, make([]T, r*c)))
 }
 
 // sqrt returns √n as a float64.

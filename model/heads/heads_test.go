@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
@@ -52,7 +53,7 @@ func dense[T float.DType](r, c int, v []float64) *mat.Dense[T] {
 	for i, x := range v {
 		s[i] = T(x)
 	}
-	return newMatrix(r, c, s)
+	return agfn.NewMatrix(r, c, s)
 }
 
 // paramsOf names a head's parameters for gradCheck.

@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/icdcode/icdcode/model/layers"
 	"github.com/nlpodyssey/spago/mat"
@@ -58,11 +59,11 @@ func (h *LAAT[T]) Params() []*nn.Param {
 //
 //	H: (Chunks·ChunkLen, d) → logits: (1, L)
 func (h *LAAT[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.Tensor, error) {
-	d, _ := dims(h.W)
+	d, _ := agfn.Dims(h.W)
 	if err := checkInput[T]("LAAT", H, d, lay); err != nil {
 		return nil, err
 	}
-	rows, _ := dims(H)
+	rows, _ := agfn.Dims(H)
 	z, err := layers.Linear(k, H, h.W, nil) // (T, d_a)
 	if err != nil {
 		return nil, err

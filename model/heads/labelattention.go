@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
@@ -56,16 +57,16 @@ func LabelAttention[T float.DType](k kernels.Kernels[T], q, keys, values mat.Ten
 		name string
 		t    mat.Tensor
 	}{{"q", q}, {"keys", keys}, {"values", values}} {
-		if err := checkType[T]("LabelAttention: "+a.name, a.t); err != nil {
+		if err := agfn.CheckType[T]("LabelAttention: "+a.name, a.t); err != nil {
 			return nil, err
 		}
 	}
 	if heads < 1 || n < 1 {
 		return nil, fmt.Errorf("LabelAttention: heads = %d and n = %d must be ≥ 1", heads, n)
 	}
-	r, dq := dims(q)
-	kr, kc := dims(keys)
-	vr, dv := dims(values)
+	r, dq := agfn.Dims(q)
+	kr, kc := agfn.Dims(keys)
+	vr, dv := agfn.Dims(values)
 	if kc != dq {
 		return nil, fmt.Errorf("LabelAttention: keys have %d columns, q has %d", kc, dq)
 	}
@@ -83,10 +84,12 @@ func LabelAttention[T float.DType](k kernels.Kernels[T], q, keys, values mat.Ten
 			return nil, err
 		}
 	}
-	return run(&labelAttention[T]{
-		k: k, q: q, keys: keys, values: values, heads: heads, n: n, scale: scale,
-		mask: additiveMask[T](mask), r: r, dq: dq, dv: dv, blocks: kr / n,
-	}), nil
+	return agfn.Run(&labelAttention[T]{
+			k: k, q: q, keys: keys, values: values, heads: heads, n: n, scale: scale,
+			mask: additiveMask[T](mask), r: r, dq: dq, dv: dv, blocks: kr / n,
+		}),
+
+		nil
 }
 
 func (f *labelAttention[T]) Operands() []mat.Tensor {
@@ -105,7 +108,7 @@ func (f *labelAttention[T]) keyMask(b int) []T {
 func (f *labelAttention[T]) Forward() (mat.Tensor, error) {
 	r, n, dq, dv := f.r, f.n, f.dq, f.dv
 	hq, hv := dq/f.heads, dv/f.heads
-	q, kx, vx := data[T](f.q), data[T](f.keys), data[T](f.values)
+	q, kx, vx := agfn.Data[T](f.q), agfn.Data[T](f.keys), agfn.Data[T](f.values)
 	out := make([]T, f.blocks*r*dv)
 	f.probs = make([]T, f.blocks*f.heads*r*n)
 	for b := 0; b < f.blocks; b++ {
@@ -119,14 +122,14 @@ func (f *labelAttention[T]) Forward() (mat.Tensor, error) {
 			f.k.Gemm(false, false, r, hv, n, 1, p, n, vx[b*n*dv+z*hv:], dv, 0, out[b*r*dv+z*hv:], dv)
 		}
 	}
-	return newMatrix(f.blocks*r, dv, out), nil
+	return agfn.NewMatrix(f.blocks*r, dv, out), nil
 }
 
 func (f *labelAttention[T]) Backward(gy mat.Tensor) error {
 	r, n, dq, dv := f.r, f.n, f.dq, f.dv
 	hq, hv := dq/f.heads, dv/f.heads
-	q, kx, vx := data[T](f.q), data[T](f.keys), data[T](f.values)
-	dy := data[T](gy)
+	q, kx, vx := agfn.Data[T](f.q), agfn.Data[T](f.keys), agfn.Data[T](f.values)
+	dy := agfn.Data[T](gy)
 	rows := f.blocks * n
 	dQ := make([]T, r*dq)
 	dK := make([]T, rows*dq)
@@ -153,8 +156,8 @@ func (f *labelAttention[T]) Backward(gy mat.Tensor) error {
 			f.k.Gemm(true, false, n, hq, r, f.scale, ds, n, q[z*hq:], dq, 0, dK[b*n*dq+z*hq:], dq)
 		}
 	}
-	accGrad(f.q, r, dq, dQ)
-	accGrad(f.keys, rows, dq, dK)
-	accGrad(f.values, rows, dv, dV)
+	agfn.AccGrad(f.q, r, dq, dQ)
+	agfn.AccGrad(f.keys, rows, dq, dK)
+	agfn.AccGrad(f.values, rows, dv, dV)
 	return nil
 }

@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -23,14 +24,14 @@ type labelDot[T float.DType] struct {
 //
 //	x: (B·L, d); w: (L, d); b: (1, L) or nil → y: (B, L)
 func LabelDot[T float.DType](x, w, b mat.Tensor) (mat.Tensor, error) {
-	if err := checkType[T]("LabelDot: x", x); err != nil {
+	if err := agfn.CheckType[T]("LabelDot: x", x); err != nil {
 		return nil, err
 	}
-	if err := checkType[T]("LabelDot: w", w); err != nil {
+	if err := agfn.CheckType[T]("LabelDot: w", w); err != nil {
 		return nil, err
 	}
-	xr, xd := dims(x)
-	l, d := dims(w)
+	xr, xd := agfn.Dims(x)
+	l, d := agfn.Dims(w)
 	if d != xd || l == 0 || d == 0 || xr == 0 || xr%l != 0 {
 		return nil, fmt.Errorf("LabelDot: x is %d×%d and w %d×%d, want x (B·L)×d for w L×d", xr, xd, l, d)
 	}
@@ -39,7 +40,7 @@ func LabelDot[T float.DType](x, w, b mat.Tensor) (mat.Tensor, error) {
 			return nil, err
 		}
 	}
-	return run(&labelDot[T]{x: x, w: w, b: b}), nil
+	return agfn.Run(&labelDot[T]{x: x, w: w, b: b}), nil
 }
 
 func (f *labelDot[T]) Operands() []mat.Tensor {
@@ -50,9 +51,9 @@ func (f *labelDot[T]) Operands() []mat.Tensor {
 }
 
 func (f *labelDot[T]) Forward() (mat.Tensor, error) {
-	xr, d := dims(f.x)
-	l, _ := dims(f.w)
-	x, w := data[T](f.x), data[T](f.w)
+	xr, d := agfn.Dims(f.x)
+	l, _ := agfn.Dims(f.w)
+	x, w := agfn.Data[T](f.x), agfn.Data[T](f.w)
 	y := make([]T, xr)
 	for i := range y {
 		c := i % l
@@ -61,17 +62,17 @@ func (f *labelDot[T]) Forward() (mat.Tensor, error) {
 			s += v * w[c*d+h]
 		}
 		if f.b != nil {
-			s += data[T](f.b)[c]
+			s += agfn.Data[T](f.b)[c]
 		}
 		y[i] = s
 	}
-	return newMatrix(xr/l, l, y), nil
+	return agfn.NewMatrix(xr/l, l, y), nil
 }
 
 func (f *labelDot[T]) Backward(gy mat.Tensor) error {
-	xr, d := dims(f.x)
-	l, _ := dims(f.w)
-	x, w, dy := data[T](f.x), data[T](f.w), data[T](gy)
+	xr, d := agfn.Dims(f.x)
+	l, _ := agfn.Dims(f.w)
+	x, w, dy := agfn.Data[T](f.x), agfn.Data[T](f.w), agfn.Data[T](gy)
 	if f.x.RequiresGrad() {
 		dx := make([]T, xr*d)
 		for i := 0; i < xr; i++ {
@@ -80,7 +81,7 @@ func (f *labelDot[T]) Backward(gy mat.Tensor) error {
 				dx[i*d+h] = dy[i] * w[c*d+h]
 			}
 		}
-		accGrad(f.x, xr, d, dx)
+		agfn.AccGrad(f.x, xr, d, dx)
 	}
 	if f.w.RequiresGrad() {
 		dw := make([]T, l*d)
@@ -90,14 +91,14 @@ func (f *labelDot[T]) Backward(gy mat.Tensor) error {
 				dw[c*d+h] += dy[i] * x[i*d+h]
 			}
 		}
-		accGrad(f.w, l, d, dw)
+		agfn.AccGrad(f.w, l, d, dw)
 	}
 	if f.b != nil && f.b.RequiresGrad() {
 		db := make([]T, l)
 		for i := 0; i < xr; i++ {
 			db[i%l] += dy[i]
 		}
-		accGrad(f.b, 1, l, db)
+		agfn.AccGrad(f.b, 1, l, db)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/icdcode/icdcode/model/layers"
 	"github.com/nlpodyssey/spago/mat"
@@ -82,13 +83,13 @@ type MSAM[T float.DType] struct {
 // reference's MultiSynonymsAttention keeps (§3 does not state another);
 // one seeded stream per parameter.
 func NewMSAM[T float.DType](syn mat.Tensor, labels, m int, cfg MSAMConfig, seed uint64) (*MSAM[T], error) {
-	if err := checkType[T]("NewMSAM: syn", syn); err != nil {
+	if err := agfn.CheckType[T]("NewMSAM: syn", syn); err != nil {
 		return nil, err
 	}
 	if labels < 1 || m < 1 {
 		return nil, fmt.Errorf("NewMSAM: labels = %d and m = %d must be ≥ 1", labels, m)
 	}
-	r, d := dims(syn)
+	r, d := agfn.Dims(syn)
 	if r != labels*m {
 		return nil, fmt.Errorf("NewMSAM: syn has %d rows, want labels·m = %d", r, labels*m)
 	}
@@ -98,7 +99,7 @@ func NewMSAM[T float.DType](syn mat.Tensor, labels, m int, cfg MSAMConfig, seed 
 	if cfg.Pool != PoolMean && cfg.Pool != PoolMax {
 		return nil, fmt.Errorf("NewMSAM: pool %q, want %q or %q", cfg.Pool, PoolMean, PoolMax)
 	}
-	s := append([]T(nil), data[T](syn)...)
+	s := append([]T(nil), agfn.Data[T](syn)...)
 	qbar := make([]T, labels*d)
 	for c := 0; c < labels; c++ {
 		for j := 0; j < m; j++ {
@@ -116,7 +117,7 @@ func NewMSAM[T float.DType](syn mat.Tensor, labels, m int, cfg MSAMConfig, seed 
 		WK: uniformParam[T](initRNG(seed, 2), d, d, a), BK: uniformParam[T](initRNG(seed, 3), 1, d, a),
 		WV: uniformParam[T](initRNG(seed, 4), d, d, a), BV: uniformParam[T](initRNG(seed, 5), 1, d, a),
 		cfg: cfg, labels: labels, m: m,
-		syn: newMatrix(r, d, s), qbar: newMatrix(labels, d, qbar),
+		syn: agfn.NewMatrix(r, d, s), qbar: agfn.NewMatrix(labels, d, qbar),
 	}, nil
 }
 
@@ -134,11 +135,11 @@ func (h *MSAM[T]) Config() MSAMConfig { return h.cfg }
 //
 //	H: (Chunks·ChunkLen, d) → logits: (1, L)
 func (h *MSAM[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.Tensor, error) {
-	_, d := dims(h.syn)
+	_, d := agfn.Dims(h.syn)
 	if err := checkInput[T]("MSAM", H, d, lay); err != nil {
 		return nil, err
 	}
-	rows, _ := dims(H)
+	rows, _ := agfn.Dims(H)
 	q, err := layers.Linear(k, h.syn, h.WQ, h.BQ) // (L·M, d)
 	if err != nil {
 		return nil, err

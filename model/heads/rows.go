@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -19,10 +20,10 @@ type rows[T float.DType] struct {
 //
 //	x: (m, d); idx: n distinct indices in [0, m) → y: (n, d)
 func Rows[T float.DType](x mat.Tensor, idx []int) (mat.Tensor, error) {
-	if err := checkType[T]("Rows: x", x); err != nil {
+	if err := agfn.CheckType[T]("Rows: x", x); err != nil {
 		return nil, err
 	}
-	m, _ := dims(x)
+	m, _ := agfn.Dims(x)
 	if len(idx) == 0 {
 		return nil, fmt.Errorf("Rows: no indices")
 	}
@@ -36,31 +37,31 @@ func Rows[T float.DType](x mat.Tensor, idx []int) (mat.Tensor, error) {
 		}
 		seen[i] = true
 	}
-	return run(&rows[T]{x: x, idx: append([]int(nil), idx...)}), nil
+	return agfn.Run(&rows[T]{x: x, idx: append([]int(nil), idx...)}), nil
 }
 
 func (f *rows[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *rows[T]) Forward() (mat.Tensor, error) {
-	_, d := dims(f.x)
-	x := data[T](f.x)
+	_, d := agfn.Dims(f.x)
+	x := agfn.Data[T](f.x)
 	y := make([]T, len(f.idx)*d)
 	for o, i := range f.idx {
 		copy(y[o*d:(o+1)*d], x[i*d:(i+1)*d])
 	}
-	return newMatrix(len(f.idx), d, y), nil
+	return agfn.NewMatrix(len(f.idx), d, y), nil
 }
 
 func (f *rows[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	m, d := dims(f.x)
-	dy := data[T](gy)
+	m, d := agfn.Dims(f.x)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, m*d)
 	for o, i := range f.idx {
 		copy(dx[i*d:(i+1)*d], dy[o*d:(o+1)*d])
 	}
-	accGrad(f.x, m, d, dx)
+	agfn.AccGrad(f.x, m, d, dx)
 	return nil
 }

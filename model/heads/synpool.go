@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -33,25 +34,25 @@ type synonymPool[T float.DType] struct {
 //
 //	x: (G·m, d) → y: (G, d)
 func SynonymPool[T float.DType](x mat.Tensor, m int, pool Pool) (mat.Tensor, error) {
-	if err := checkType[T]("SynonymPool: x", x); err != nil {
+	if err := agfn.CheckType[T]("SynonymPool: x", x); err != nil {
 		return nil, err
 	}
 	if pool != PoolMean && pool != PoolMax {
 		return nil, fmt.Errorf("SynonymPool: pool %q, want %q or %q", pool, PoolMean, PoolMax)
 	}
-	r, _ := dims(x)
+	r, _ := agfn.Dims(x)
 	if m < 1 || r == 0 || r%m != 0 {
 		return nil, fmt.Errorf("SynonymPool: x has %d rows, not a positive multiple of m = %d", r, m)
 	}
-	return run(&synonymPool[T]{x: x, m: m, pool: pool}), nil
+	return agfn.Run(&synonymPool[T]{x: x, m: m, pool: pool}), nil
 }
 
 func (f *synonymPool[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *synonymPool[T]) Forward() (mat.Tensor, error) {
-	r, d := dims(f.x)
+	r, d := agfn.Dims(f.x)
 	g := r / f.m
-	x := data[T](f.x)
+	x := agfn.Data[T](f.x)
 	y := make([]T, g*d)
 	if f.pool == PoolMax {
 		f.arg = make([]int32, g*d)
@@ -77,15 +78,15 @@ func (f *synonymPool[T]) Forward() (mat.Tensor, error) {
 			}
 		}
 	}
-	return newMatrix(g, d, y), nil
+	return agfn.NewMatrix(g, d, y), nil
 }
 
 func (f *synonymPool[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	r, d := dims(f.x)
-	dy := data[T](gy)
+	r, d := agfn.Dims(f.x)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, r*d)
 	inv := 1 / T(f.m)
 	for i := 0; i < r/f.m; i++ {
@@ -99,6 +100,6 @@ func (f *synonymPool[T]) Backward(gy mat.Tensor) error {
 			}
 		}
 	}
-	accGrad(f.x, r, d, dx)
+	agfn.AccGrad(f.x, r, d, dx)
 	return nil
 }

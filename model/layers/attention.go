@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
@@ -51,10 +52,10 @@ type attention[T float.DType] struct {
 //
 //	qkv: (B·seqLen, 3d); d % heads == 0; mask: nil or (B·seqLen) → y: (B·seqLen, d)
 func SelfAttention[T float.DType](k kernels.Kernels[T], qkv mat.Tensor, heads, seqLen int, mask []int) (mat.Tensor, error) {
-	if err := checkType[T]("SelfAttention: qkv", qkv); err != nil {
+	if err := agfn.CheckType[T]("SelfAttention: qkv", qkv); err != nil {
 		return nil, err
 	}
-	rows, c := dims(qkv)
+	rows, c := agfn.Dims(qkv)
 	if heads < 1 || seqLen < 1 {
 		return nil, fmt.Errorf("SelfAttention: heads = %d and seqLen = %d must be ≥ 1", heads, seqLen)
 	}
@@ -80,14 +81,14 @@ func SelfAttention[T float.DType](k kernels.Kernels[T], qkv mat.Tensor, heads, s
 			}
 		}
 	}
-	return run(f), nil
+	return agfn.Run(f), nil
 }
 
 func (f *attention[T]) Operands() []mat.Tensor { return []mat.Tensor{f.qkv} }
 
 // shape returns the batch size, model width and head width.
 func (f *attention[T]) shape() (batch, d, dh int) {
-	rows, c := dims(f.qkv)
+	rows, c := agfn.Dims(f.qkv)
 	d = c / 3
 	return rows / f.n, d, d / f.heads
 }
@@ -139,7 +140,7 @@ func (f *attention[T]) forBlocks(batch int, fn func(b, h int, scratch []T)) {
 func (f *attention[T]) Forward() (mat.Tensor, error) {
 	batch, d, dh := f.shape()
 	n, ld := f.n, 3*d
-	x := data[T](f.qkv)
+	x := agfn.Data[T](f.qkv)
 	y := make([]T, batch*n*d)
 	f.probs = make([]T, batch*f.heads*n*n)
 	scale := T(1 / math.Sqrt(float64(dh)))
@@ -153,7 +154,7 @@ func (f *attention[T]) Forward() (mat.Tensor, error) {
 		// Y_h = P·V: (n, n)·(n, dh)
 		f.k.Gemm(false, false, n, dh, n, 1, pr, n, x[q+2*d:], ld, 0, y[o:], d)
 	})
-	return newMatrix(batch*n, d, y), nil
+	return agfn.NewMatrix(batch*n, d, y), nil
 }
 
 func (f *attention[T]) Backward(gy mat.Tensor) error {
@@ -162,8 +163,8 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 	}
 	batch, d, dh := f.shape()
 	n, ld := f.n, 3*d
-	x := data[T](f.qkv)
-	dy := data[T](gy)
+	x := agfn.Data[T](f.qkv)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, batch*n*ld)
 	scale := T(1 / math.Sqrt(float64(dh)))
 	f.forBlocks(batch, func(b, h int, ds []T) {
@@ -180,6 +181,6 @@ func (f *attention[T]) Backward(gy mat.Tensor) error {
 		f.k.Gemm(false, false, n, dh, n, scale, ds, n, x[q+d:], ld, 0, dx[q:], ld)
 		f.k.Gemm(true, false, n, dh, n, scale, ds, n, x[q:], ld, 0, dx[q+d:], ld)
 	})
-	accGrad(f.qkv, batch*n, ld, dx)
+	agfn.AccGrad(f.qkv, batch*n, ld, dx)
 	return nil
 }

@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -25,22 +26,22 @@ type bceWithLogits[T float.DType] struct {
 //
 //	z, y: (m, n) → loss: scalar
 func BCEWithLogits[T float.DType](z, y mat.Tensor, r Reduction) (mat.Tensor, error) {
-	if err := checkType[T]("BCEWithLogits: z", z); err != nil {
+	if err := agfn.CheckType[T]("BCEWithLogits: z", z); err != nil {
 		return nil, err
 	}
-	if err := checkType[T]("BCEWithLogits: y", y); err != nil {
+	if err := agfn.CheckType[T]("BCEWithLogits: y", y); err != nil {
 		return nil, err
 	}
 	if err := checkLossArgs("BCEWithLogits", z, y, r); err != nil {
 		return nil, err
 	}
-	return run(&bceWithLogits[T]{z: z, y: y, r: r}), nil
+	return agfn.Run(&bceWithLogits[T]{z: z, y: y, r: r}), nil
 }
 
 func (f *bceWithLogits[T]) Operands() []mat.Tensor { return []mat.Tensor{f.z, f.y} }
 
 func (f *bceWithLogits[T]) Forward() (mat.Tensor, error) {
-	zs, ys := data[T](f.z), data[T](f.y)
+	zs, ys := agfn.Data[T](f.z), agfn.Data[T](f.y)
 	// Accumulate in float64: a float32 sum over tens of thousands of labels
 	// would lose digits the loss curve needs.
 	var s float64
@@ -52,8 +53,8 @@ func (f *bceWithLogits[T]) Forward() (mat.Tensor, error) {
 }
 
 func (f *bceWithLogits[T]) Backward(gy mat.Tensor) error {
-	m, n := dims(f.z)
-	zs, ys := data[T](f.z), data[T](f.y)
+	m, n := agfn.Dims(f.z)
+	zs, ys := agfn.Data[T](f.z), agfn.Data[T](f.y)
 	g := gy.Item().F64() * f.r.factor(len(zs))
 	if f.z.RequiresGrad() {
 		// ∂ℓ/∂z = sigmoid(z) − y
@@ -61,14 +62,14 @@ func (f *bceWithLogits[T]) Backward(gy mat.Tensor) error {
 		for i, z := range zs {
 			dz[i] = T(g * (sigmoid64(float64(z)) - float64(ys[i])))
 		}
-		accGrad(f.z, m, n, dz)
+		agfn.AccGrad(f.z, m, n, dz)
 	}
 	if f.y.RequiresGrad() {
 		dy := make([]T, len(zs))
 		for i, z := range zs {
 			dy[i] = T(-g * float64(z))
 		}
-		accGrad(f.y, m, n, dy)
+		agfn.AccGrad(f.y, m, n, dy)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
@@ -144,8 +145,8 @@ func bertPass[T float.DType](t testing.TB, k kernels.Kernels[T], x mat.Tensor, p
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, c := dims(y)
-	y.AccGrad(newMatrix(r, c, dy))
+	r, c := agfn.Dims(y)
+	y.AccGrad(agfn.NewMatrix(r, c, dy))
 	if err := ag.Backward(y); err != nil {
 		t.Fatal(err)
 	}

@@ -3,56 +3,10 @@ package layers
 import (
 	"fmt"
 
-	"github.com/nlpodyssey/spago/ag"
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
-
-// data returns the row-major backing slice of t's value. For a *mat.Dense
-// (every value spago and this package create) this is the slice itself, not
-// a copy, so callers must not write to it.
-func data[T float.DType](t mat.Tensor) []T {
-	return mat.Data[T](t.Value())
-}
-
-// dims returns the (rows, cols) shape of t.
-func dims(t mat.Tensor) (int, int) {
-	s := t.Value().Shape()
-	return s[0], s[1]
-}
-
-// newMatrix wraps s (not copied) as an r×c matrix.
-func newMatrix[T float.DType](r, c int, s []T) *mat.Dense[T] {
-	return mat.NewDense[T](mat.WithShape(r, c), mat.WithBacking(s))
-}
-
-// checkType returns an error unless t holds elements of type T: mixing
-// float32 and float64 would otherwise panic deep inside spago.
-func checkType[T float.DType](name string, t mat.Tensor) error {
-	if t == nil {
-		return fmt.Errorf("%s is nil", name)
-	}
-	if _, ok := t.Value().(*mat.Dense[T]); ok {
-		return nil
-	}
-	var zero T
-	return fmt.Errorf("%s is a %T, want *mat.Dense[%T]", name, t.Value(), zero)
-}
-
-// run builds and executes the operator of f synchronously: the layers do
-// their own multi-threading inside the kernels, and a synchronous forward
-// keeps spago from starting a goroutine per call.
-func run(f ag.AutoGradFunction) mat.Tensor {
-	return ag.NewOperator(f).Run()
-}
-
-// accGrad passes g (r×c, not retained: spago clones it) to t if t needs a
-// gradient.
-func accGrad[T float.DType](t mat.Tensor, r, c int, g []T) {
-	if t.RequiresGrad() {
-		t.AccGrad(newMatrix(r, c, g))
-	}
-}
 
 // identity is y = x sharing x's values (zero-copy) with its own gradient.
 type identity[T float.DType] struct {
@@ -62,8 +16,8 @@ type identity[T float.DType] struct {
 func (f *identity[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *identity[T]) Forward() (mat.Tensor, error) {
-	r, c := dims(f.x)
-	return newMatrix(r, c, data[T](f.x)), nil
+	r, c := agfn.Dims(f.x)
+	return agfn.NewMatrix(r, c, agfn.Data[T](f.x)), nil
 }
 
 func (f *identity[T]) Backward(gy mat.Tensor) error {
@@ -83,7 +37,7 @@ func (f *identity[T]) Backward(gy mat.Tensor) error {
 //
 //	x: (r, c) → outs[i]: (r, c), i < k
 func Fanout[T float.DType](x mat.Tensor, k int) ([]mat.Tensor, error) {
-	if err := checkType[T]("Fanout: x", x); err != nil {
+	if err := agfn.CheckType[T]("Fanout: x", x); err != nil {
 		return nil, err
 	}
 	if k < 1 {
@@ -92,7 +46,7 @@ func Fanout[T float.DType](x mat.Tensor, k int) ([]mat.Tensor, error) {
 	outs := make([]mat.Tensor, k)
 	cur := x
 	for i := range outs {
-		cur = run(&identity[T]{x: cur})
+		cur = agfn.Run(&identity[T]{x: cur})
 		outs[i] = cur
 	}
 	return outs, nil

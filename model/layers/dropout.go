@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -23,7 +24,7 @@ type dropout[T float.DType] struct {
 //
 //	x: (m, n) → y: (m, n); 0 ≤ p < 1
 func Dropout[T float.DType](x mat.Tensor, p float64, train bool, rng *rand.Rand) (mat.Tensor, error) {
-	if err := checkType[T]("Dropout: x", x); err != nil {
+	if err := agfn.CheckType[T]("Dropout: x", x); err != nil {
 		return nil, err
 	}
 	if !(p >= 0 && p < 1) {
@@ -35,7 +36,7 @@ func Dropout[T float.DType](x mat.Tensor, p float64, train bool, rng *rand.Rand)
 	if rng == nil {
 		return nil, fmt.Errorf("Dropout: nil rng in training mode")
 	}
-	m, n := dims(x)
+	m, n := agfn.Dims(x)
 	mask := make([]T, m*n)
 	scale := T(1 / (1 - p))
 	for i := range mask {
@@ -43,31 +44,31 @@ func Dropout[T float.DType](x mat.Tensor, p float64, train bool, rng *rand.Rand)
 			mask[i] = scale
 		}
 	}
-	return run(&dropout[T]{x: x, mask: mask}), nil
+	return agfn.Run(&dropout[T]{x: x, mask: mask}), nil
 }
 
 func (f *dropout[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *dropout[T]) Forward() (mat.Tensor, error) {
-	m, n := dims(f.x)
-	xs := data[T](f.x)
+	m, n := agfn.Dims(f.x)
+	xs := agfn.Data[T](f.x)
 	y := make([]T, len(xs))
 	for i, v := range xs {
 		y[i] = v * f.mask[i]
 	}
-	return newMatrix(m, n, y), nil
+	return agfn.NewMatrix(m, n, y), nil
 }
 
 func (f *dropout[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	m, n := dims(f.x)
-	dy := data[T](gy)
+	m, n := agfn.Dims(f.x)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, len(dy))
 	for i, v := range dy {
 		dx[i] = v * f.mask[i]
 	}
-	accGrad(f.x, m, n, dx)
+	agfn.AccGrad(f.x, m, n, dx)
 	return nil
 }

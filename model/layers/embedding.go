@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -39,10 +40,10 @@ func Embedding[T float.DType](table []mat.Tensor, ids []int) (mat.Tensor, error)
 		s, ok := index[id]
 		if !ok {
 			row := table[id]
-			if err := checkType[T](fmt.Sprintf("Embedding: table[%d]", id), row); err != nil {
+			if err := agfn.CheckType[T](fmt.Sprintf("Embedding: table[%d]", id), row); err != nil {
 				return nil, err
 			}
-			r, c := dims(row)
+			r, c := agfn.Dims(row)
 			if r != 1 && c != 1 {
 				return nil, fmt.Errorf("Embedding: table[%d] is %d×%d, want a vector", id, r, c)
 			}
@@ -57,7 +58,7 @@ func Embedding[T float.DType](table []mat.Tensor, ids []int) (mat.Tensor, error)
 		}
 		f.slot[i] = s
 	}
-	return run(f), nil
+	return agfn.Run(f), nil
 }
 
 func (f *embedding[T]) Operands() []mat.Tensor { return f.used }
@@ -66,14 +67,14 @@ func (f *embedding[T]) Forward() (mat.Tensor, error) {
 	m, d := len(f.slot), f.d
 	y := make([]T, m*d)
 	for i, s := range f.slot {
-		copy(y[i*d:(i+1)*d], data[T](f.used[s]))
+		copy(y[i*d:(i+1)*d], agfn.Data[T](f.used[s]))
 	}
-	return newMatrix(m, d, y), nil
+	return agfn.NewMatrix(m, d, y), nil
 }
 
 func (f *embedding[T]) Backward(gy mat.Tensor) error {
 	d := f.d
-	dy := data[T](gy)
+	dy := agfn.Data[T](gy)
 	grads := make([]T, len(f.used)*d)
 	for i, s := range f.slot {
 		g := grads[s*d : (s+1)*d]
@@ -82,8 +83,8 @@ func (f *embedding[T]) Backward(gy mat.Tensor) error {
 		}
 	}
 	for s, row := range f.used {
-		r, c := dims(row)
-		accGrad(row, r, c, grads[s*d:(s+1)*d])
+		r, c := agfn.Dims(row)
+		agfn.AccGrad(row, r, c, grads[s*d:(s+1)*d])
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package layers
 
 import (
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
@@ -17,28 +18,28 @@ type gelu[T float.DType] struct {
 //
 //	x: (m, n) → y: (m, n)
 func GELU[T float.DType](k kernels.Kernels[T], x mat.Tensor) (mat.Tensor, error) {
-	if err := checkType[T]("GELU: x", x); err != nil {
+	if err := agfn.CheckType[T]("GELU: x", x); err != nil {
 		return nil, err
 	}
-	return run(&gelu[T]{k: k, x: x}), nil
+	return agfn.Run(&gelu[T]{k: k, x: x}), nil
 }
 
 func (f *gelu[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *gelu[T]) Forward() (mat.Tensor, error) {
-	m, n := dims(f.x)
+	m, n := agfn.Dims(f.x)
 	y := make([]T, m*n)
-	f.k.GELU(m, n, data[T](f.x), n, y, n)
-	return newMatrix(m, n, y), nil
+	f.k.GELU(m, n, agfn.Data[T](f.x), n, y, n)
+	return agfn.NewMatrix(m, n, y), nil
 }
 
 func (f *gelu[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	m, n := dims(f.x)
+	m, n := agfn.Dims(f.x)
 	dx := make([]T, m*n)
-	f.k.GELUBackward(m, n, data[T](f.x), n, data[T](gy), n, dx, n)
-	accGrad(f.x, m, n, dx)
+	f.k.GELUBackward(m, n, agfn.Data[T](f.x), n, agfn.Data[T](gy), n, dx, n)
+	agfn.AccGrad(f.x, m, n, dx)
 	return nil
 }

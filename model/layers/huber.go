@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -24,10 +25,10 @@ type huber[T float.DType] struct {
 //
 //	pred, target: (m, n); delta > 0 → loss: scalar
 func Huber[T float.DType](pred, target mat.Tensor, delta float64, r Reduction) (mat.Tensor, error) {
-	if err := checkType[T]("Huber: pred", pred); err != nil {
+	if err := agfn.CheckType[T]("Huber: pred", pred); err != nil {
 		return nil, err
 	}
-	if err := checkType[T]("Huber: target", target); err != nil {
+	if err := agfn.CheckType[T]("Huber: target", target); err != nil {
 		return nil, err
 	}
 	if err := checkLossArgs("Huber", pred, target, r); err != nil {
@@ -36,13 +37,13 @@ func Huber[T float.DType](pred, target mat.Tensor, delta float64, r Reduction) (
 	if !(delta > 0) {
 		return nil, fmt.Errorf("Huber: delta = %g, want > 0", delta)
 	}
-	return run(&huber[T]{pred: pred, target: target, delta: delta, r: r}), nil
+	return agfn.Run(&huber[T]{pred: pred, target: target, delta: delta, r: r}), nil
 }
 
 func (f *huber[T]) Operands() []mat.Tensor { return []mat.Tensor{f.pred, f.target} }
 
 func (f *huber[T]) Forward() (mat.Tensor, error) {
-	ps, ts := data[T](f.pred), data[T](f.target)
+	ps, ts := agfn.Data[T](f.pred), agfn.Data[T](f.target)
 	var s float64
 	for i, p := range ps {
 		d := math.Abs(float64(p) - float64(ts[i]))
@@ -56,8 +57,8 @@ func (f *huber[T]) Forward() (mat.Tensor, error) {
 }
 
 func (f *huber[T]) Backward(gy mat.Tensor) error {
-	m, n := dims(f.pred)
-	ps, ts := data[T](f.pred), data[T](f.target)
+	m, n := agfn.Dims(f.pred)
+	ps, ts := agfn.Data[T](f.pred), agfn.Data[T](f.target)
 	g := gy.Item().F64() * f.r.factor(len(ps))
 	// ∂ℓ/∂pred = d clipped to [−delta, delta].
 	dp := make([]T, len(ps))
@@ -65,13 +66,13 @@ func (f *huber[T]) Backward(gy mat.Tensor) error {
 		d := float64(p) - float64(ts[i])
 		dp[i] = T(g * math.Max(-f.delta, math.Min(f.delta, d)))
 	}
-	accGrad(f.pred, m, n, dp)
+	agfn.AccGrad(f.pred, m, n, dp)
 	if f.target.RequiresGrad() {
 		dt := make([]T, len(dp))
 		for i, v := range dp {
 			dt[i] = -v
 		}
-		accGrad(f.target, m, n, dt)
+		agfn.AccGrad(f.target, m, n, dt)
 	}
 	return nil
 }

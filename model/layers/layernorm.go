@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
@@ -26,39 +27,39 @@ func LayerNorm[T float.DType](k kernels.Kernels[T], x, gamma, beta mat.Tensor, e
 		name string
 		t    mat.Tensor
 	}{{"x", x}, {"gamma", gamma}, {"beta", beta}} {
-		if err := checkType[T]("LayerNorm: "+a.name, a.t); err != nil {
+		if err := agfn.CheckType[T]("LayerNorm: "+a.name, a.t); err != nil {
 			return nil, err
 		}
 	}
-	_, n := dims(x)
+	_, n := agfn.Dims(x)
 	for _, p := range []mat.Tensor{gamma, beta} {
-		if r, c := dims(p); r != 1 || c != n {
+		if r, c := agfn.Dims(p); r != 1 || c != n {
 			return nil, fmt.Errorf("LayerNorm: gamma and beta must be 1×%d, got %d×%d", n, r, c)
 		}
 	}
 	if !(eps > 0) {
 		return nil, fmt.Errorf("LayerNorm: eps = %g, want > 0", eps)
 	}
-	return run(&layerNorm[T]{k: k, x: x, gamma: gamma, beta: beta, eps: T(eps)}), nil
+	return agfn.Run(&layerNorm[T]{k: k, x: x, gamma: gamma, beta: beta, eps: T(eps)}), nil
 }
 
 func (f *layerNorm[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x, f.gamma, f.beta} }
 
 func (f *layerNorm[T]) Forward() (mat.Tensor, error) {
-	m, n := dims(f.x)
+	m, n := agfn.Dims(f.x)
 	y := make([]T, m*n)
 	f.mean, f.rstd = make([]T, m), make([]T, m)
-	f.k.LayerNorm(m, n, data[T](f.x), n, data[T](f.gamma), data[T](f.beta), f.eps, y, n, f.mean, f.rstd)
-	return newMatrix(m, n, y), nil
+	f.k.LayerNorm(m, n, agfn.Data[T](f.x), n, agfn.Data[T](f.gamma), agfn.Data[T](f.beta), f.eps, y, n, f.mean, f.rstd)
+	return agfn.NewMatrix(m, n, y), nil
 }
 
 func (f *layerNorm[T]) Backward(gy mat.Tensor) error {
-	m, n := dims(f.x)
+	m, n := agfn.Dims(f.x)
 	dx := make([]T, m*n)
 	dgamma, dbeta := make([]T, n), make([]T, n)
-	f.k.LayerNormBackward(m, n, data[T](gy), n, data[T](f.x), n, data[T](f.gamma), f.mean, f.rstd, dx, n, dgamma, dbeta)
-	accGrad(f.x, m, n, dx)
-	accGrad(f.gamma, 1, n, dgamma)
-	accGrad(f.beta, 1, n, dbeta)
+	f.k.LayerNormBackward(m, n, agfn.Data[T](gy), n, agfn.Data[T](f.x), n, agfn.Data[T](f.gamma), f.mean, f.rstd, dx, n, dgamma, dbeta)
+	agfn.AccGrad(f.x, m, n, dx)
+	agfn.AccGrad(f.gamma, 1, n, dgamma)
+	agfn.AccGrad(f.beta, 1, n, dbeta)
 	return nil
 }

@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 )
 
@@ -37,8 +38,8 @@ func (r Reduction) factor(count int) float64 {
 // checkLossArgs checks that pred and target have the same non-empty shape
 // and that r is known.
 func checkLossArgs(name string, pred, target mat.Tensor, r Reduction) error {
-	pr, pc := dims(pred)
-	tr, tc := dims(target)
+	pr, pc := agfn.Dims(pred)
+	tr, tc := agfn.Dims(target)
 	if pr != tr || pc != tc {
 		return fmt.Errorf("%s: prediction is %d×%d but target is %d×%d", name, pr, pc, tr, tc)
 	}

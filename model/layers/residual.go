@@ -3,6 +3,7 @@ package layers
 import (
 	"fmt"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -18,30 +19,30 @@ type add[T float.DType] struct {
 //
 //	a, b: (m, n) → y: (m, n)
 func Add[T float.DType](a, b mat.Tensor) (mat.Tensor, error) {
-	if err := checkType[T]("Add: a", a); err != nil {
+	if err := agfn.CheckType[T]("Add: a", a); err != nil {
 		return nil, err
 	}
-	if err := checkType[T]("Add: b", b); err != nil {
+	if err := agfn.CheckType[T]("Add: b", b); err != nil {
 		return nil, err
 	}
-	ar, ac := dims(a)
-	br, bc := dims(b)
+	ar, ac := agfn.Dims(a)
+	br, bc := agfn.Dims(b)
 	if ar != br || ac != bc {
 		return nil, fmt.Errorf("Add: a is %d×%d but b is %d×%d", ar, ac, br, bc)
 	}
-	return run(&add[T]{a: a, b: b}), nil
+	return agfn.Run(&add[T]{a: a, b: b}), nil
 }
 
 func (f *add[T]) Operands() []mat.Tensor { return []mat.Tensor{f.a, f.b} }
 
 func (f *add[T]) Forward() (mat.Tensor, error) {
-	m, n := dims(f.a)
-	as, bs := data[T](f.a), data[T](f.b)
+	m, n := agfn.Dims(f.a)
+	as, bs := agfn.Data[T](f.a), agfn.Data[T](f.b)
 	y := make([]T, len(as))
 	for i, v := range as {
 		y[i] = v + bs[i]
 	}
-	return newMatrix(m, n, y), nil
+	return agfn.NewMatrix(m, n, y), nil
 }
 
 func (f *add[T]) Backward(gy mat.Tensor) error {

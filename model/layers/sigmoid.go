@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -18,10 +19,10 @@ type sigmoid[T float.DType] struct {
 //
 //	x: (m, n) → y: (m, n)
 func Sigmoid[T float.DType](x mat.Tensor) (mat.Tensor, error) {
-	if err := checkType[T]("Sigmoid: x", x); err != nil {
+	if err := agfn.CheckType[T]("Sigmoid: x", x); err != nil {
 		return nil, err
 	}
-	return run(&sigmoid[T]{x: x}), nil
+	return agfn.Run(&sigmoid[T]{x: x}), nil
 }
 
 // sigmoid64 is the logistic function, evaluated through exp(−|z|) so that
@@ -37,25 +38,25 @@ func sigmoid64(z float64) float64 {
 func (f *sigmoid[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *sigmoid[T]) Forward() (mat.Tensor, error) {
-	m, n := dims(f.x)
-	xs := data[T](f.x)
+	m, n := agfn.Dims(f.x)
+	xs := agfn.Data[T](f.x)
 	f.y = make([]T, len(xs))
 	for i, v := range xs {
 		f.y[i] = T(sigmoid64(float64(v)))
 	}
-	return newMatrix(m, n, f.y), nil
+	return agfn.NewMatrix(m, n, f.y), nil
 }
 
 func (f *sigmoid[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	m, n := dims(f.x)
-	dy := data[T](gy)
+	m, n := agfn.Dims(f.x)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, len(dy))
 	for i, y := range f.y {
 		dx[i] = dy[i] * y * (1 - y)
 	}
-	accGrad(f.x, m, n, dx)
+	agfn.AccGrad(f.x, m, n, dx)
 	return nil
 }

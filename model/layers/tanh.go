@@ -3,6 +3,7 @@ package layers
 import (
 	"math"
 
+	"github.com/icdcode/icdcode/model/agfn"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/mat/float"
 )
@@ -18,34 +19,34 @@ type tanh[T float.DType] struct {
 //
 //	x: (m, n) → y: (m, n)
 func Tanh[T float.DType](x mat.Tensor) (mat.Tensor, error) {
-	if err := checkType[T]("Tanh: x", x); err != nil {
+	if err := agfn.CheckType[T]("Tanh: x", x); err != nil {
 		return nil, err
 	}
-	return run(&tanh[T]{x: x}), nil
+	return agfn.Run(&tanh[T]{x: x}), nil
 }
 
 func (f *tanh[T]) Operands() []mat.Tensor { return []mat.Tensor{f.x} }
 
 func (f *tanh[T]) Forward() (mat.Tensor, error) {
-	m, n := dims(f.x)
-	xs := data[T](f.x)
+	m, n := agfn.Dims(f.x)
+	xs := agfn.Data[T](f.x)
 	f.y = make([]T, len(xs))
 	for i, v := range xs {
 		f.y[i] = T(math.Tanh(float64(v)))
 	}
-	return newMatrix(m, n, f.y), nil
+	return agfn.NewMatrix(m, n, f.y), nil
 }
 
 func (f *tanh[T]) Backward(gy mat.Tensor) error {
 	if !f.x.RequiresGrad() {
 		return nil
 	}
-	m, n := dims(f.x)
-	dy := data[T](gy)
+	m, n := agfn.Dims(f.x)
+	dy := agfn.Data[T](gy)
 	dx := make([]T, len(dy))
 	for i, y := range f.y {
 		dx[i] = dy[i] * (1 - y*y)
 	}
-	accGrad(f.x, m, n, dx)
+	agfn.AccGrad(f.x, m, n, dx)
 	return nil
 }
