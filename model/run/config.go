@@ -1,0 +1,240 @@
+// Package run ties icdcode's training pieces into runs: a strict TOML
+// configuration, a run directory that holds everything needed to test or
+// apply a trained model (tokenizer, labels, encoder architecture, frozen MSAM
+// synonym matrix, checkpoints), and the train, test and predict steps as
+// library functions that the command line calls.
+//
+// # Run directory
+//
+//	config.toml              copy of the configuration the run started from
+//	model.json               the classifier configuration (defaults filled in)
+//	labels.txt               the label space, in logit order
+//	tokenizer/               the tokenizer (tokenizer.Save)
+//	encoder/                 the initial encoder (config.json + model.safetensors)
+//	synonyms.safetensors     the frozen MSAM synonym matrix (msam head only)
+//	checkpoints/             model/train checkpoints and train.jsonl
+//	predictions-SPLIT.jsonl  written by Test
+//	metrics-SPLIT.json       written by Test
+//
+// The encoder is saved as initialised (scratch) or loaded (hf:DIR) so that a
+// resumed run, Test and Predict rebuild exactly the same model before the
+// checkpoint's weights are copied in, without the pretrained directory. The
+// synonym matrix is saved rather than recomputed because it is the [CLS]
+// embedding under the initial encoder: recomputing it needs that encoder, and
+// a saved float32 copy is bit-identical by construction.
+package run
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/icdcode/icdcode/model/classifier"
+	"github.com/icdcode/icdcode/model/heads"
+)
+
+// Config is a run configuration as read from TOML. Paths are made absolute
+// against the configuration file's folder by LoadConfig.
+type Config struct {
+	Data  DataConfig  `toml:"data"`
+	Model ModelConfig `toml:"model"`
+	Train TrainConfig `toml:"train"`
+	Run   RunConfig   `toml:"run"`
+
+	// Path is the file the configuration was read from.
+	Path string `toml:"-"`
+	// Raw is the file's text, copied into the run directory.
+	Raw []byte `toml:"-"`
+}
+
+// DataConfig names the dataset folder and, for MSAM, the synonyms file.
+type DataConfig struct {
+	Dataset  string `toml:"dataset"`
+	Synonyms string `toml:"synonyms"`
+}
+
+// ModelConfig selects the encoder, head and their options.
+type ModelConfig struct {
+	Encoder string `toml:"encoder"`
+	Head    string `toml:"head"`
+	// Source is "scratch" or "hf:DIR" (a Hugging Face model folder that
+	// also holds the tokenizer).
+	Source string `toml:"source"`
+
+	MaxLen    int     `toml:"max_len"`
+	Stride    int     `toml:"stride"`
+	MaxTokens int     `toml:"max_tokens"`
+	Window    int     `toml:"window"`
+	GlobalCLS bool    `toml:"global_cls"`
+	LAATDim   int     `toml:"laat_dim"`
+	M         int     `toml:"m"`
+	Dropout   float64 `toml:"dropout"`
+
+	// MSAM switches; the defaults are heads.FaithfulMSAM.
+	Mask     bool   `toml:"mask"`
+	Scale    bool   `toml:"scale"`
+	Pool     string `toml:"pool"`
+	PerChunk bool   `toml:"per_chunk"`
+
+	Scratch ScratchConfig `toml:"scratch"`
+}
+
+// ScratchConfig is the architecture of an encoder trained from scratch and
+// of its WordPiece tokenizer, trained on the dataset's training text.
+type ScratchConfig struct {
+	Hidden       int     `toml:"hidden"`
+	Layers       int     `toml:"layers"`
+	Heads        int     `toml:"heads"`
+	Intermediate int     `toml:"intermediate"`
+	MaxPositions int     `toml:"max_positions"`
+	HiddenDrop   float64 `toml:"hidden_dropout"`
+	AttnDrop     float64 `toml:"attention_dropout"`
+	VocabSize    int     `toml:"vocab_size"`
+	MinFreq      int     `toml:"min_freq"`
+	Lowercase    bool    `toml:"lowercase"`
+}
+
+// TrainConfig sets the optimiser and the schedule (model/train).
+type TrainConfig struct {
+	Epochs      int     `toml:"epochs"`
+	LR          float64 `toml:"lr"`
+	WarmupRatio float64 `toml:"warmup_ratio"`
+	WeightDecay float64 `toml:"weight_decay"`
+	GradAccum   int     `toml:"grad_accum"`
+	ClipNorm    float64 `toml:"clip_norm"`
+	Patience    int     `toml:"patience"`
+	Metric      string  `toml:"metric"`
+	KeepLast    int     `toml:"keep_last"`
+	Seed        uint64  `toml:"seed"`
+}
+
+// RunConfig names the run directory.
+type RunConfig struct {
+	Dir string `toml:"dir"`
+}
+
+// Defaults returns the configuration every file starts from: keys absent
+// from the file keep these values.
+func Defaults() Config {
+	faithful := heads.FaithfulMSAM()
+	return Config{
+		Model: ModelConfig{
+			Encoder: classifier.EncoderCE, Head: classifier.HeadMSAM, Source: "scratch",
+			MaxLen: classifier.DefaultMaxLen, Stride: classifier.DefaultStride,
+			M: 4, Dropout: 0,
+			Mask: faithful.Mask, Scale: faithful.Scale, Pool: string(faithful.Pool), PerChunk: faithful.PerChunk,
+			Scratch: ScratchConfig{Hidden: 768, Layers: 12, Heads: 12, Intermediate: 3072, MaxPositions: 512,
+				HiddenDrop: 0.1, AttnDrop: 0.1, VocabSize: 30000, MinFreq: 2, Lowercase: true},
+		},
+		// The reference's Trainer settings (msam-reference §9): 300 epochs as
+		// a cap on early stopping with patience 5, lr 2e-5, no warm-up,
+		// 16 documents per update, gradient norm 1.
+		Train: TrainConfig{Epochs: 300, LR: 2e-5, WarmupRatio: 0, WeightDecay: 0, GradAccum: 16, ClipNorm: 1,
+			Patience: 5, Metric: "micro_f1", KeepLast: 2, Seed: 42},
+	}
+}
+
+// metricNames are the keys the dev evaluation returns, plus the trainer's own
+// train_loss; metric must be one of them.
+var metricNames = []string{"train_loss", "micro_f1", "macro_f1", "micro_precision", "micro_recall", "micro_auc", "macro_auc", "p_at_5", "p_at_8"}
+
+// LoadConfig reads a TOML configuration strictly: unknown keys and wrongly
+// typed values are errors naming the key and the file. Relative paths are
+// resolved against the file's folder.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg := Defaults()
+	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	}
+	cfg.Path, cfg.Raw = path, raw
+	base := filepath.Dir(path)
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	cfg.Data.Dataset = abs(cfg.Data.Dataset)
+	cfg.Data.Synonyms = abs(cfg.Data.Synonyms)
+	cfg.Run.Dir = abs(cfg.Run.Dir)
+	if dir, ok := strings.CutPrefix(cfg.Model.Source, "hf:"); ok {
+		cfg.Model.Source = "hf:" + abs(dir)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+// validate checks what the libraries would only catch late (after a
+// tokenizer was trained) or not name by key.
+func (c *Config) validate() error {
+	switch {
+	case c.Data.Dataset == "":
+		return errors.New("data.dataset is required")
+	case c.Run.Dir == "":
+		return errors.New("run.dir is required")
+	case c.Model.Head == classifier.HeadMSAM && c.Data.Synonyms == "":
+		return errors.New(`data.synonyms is required for model.head = "msam"`)
+	case c.Model.Source != "scratch" && !strings.HasPrefix(c.Model.Source, "hf:"):
+		return fmt.Errorf(`model.source = %q, want "scratch" or "hf:DIR"`, c.Model.Source)
+	case c.Model.Pool != string(heads.PoolMean) && c.Model.Pool != string(heads.PoolMax):
+		return fmt.Errorf("model.pool = %q, want %q or %q", c.Model.Pool, heads.PoolMean, heads.PoolMax)
+	case c.Train.Epochs < 1:
+		return fmt.Errorf("train.epochs = %d, want ≥ 1", c.Train.Epochs)
+	case c.Train.LR <= 0:
+		return fmt.Errorf("train.lr = %g, want > 0", c.Train.LR)
+	case c.Train.GradAccum < 1:
+		return fmt.Errorf("train.grad_accum = %d, want ≥ 1", c.Train.GradAccum)
+	}
+	known := false
+	for _, m := range metricNames {
+		known = known || m == c.Train.Metric
+	}
+	if !known {
+		return fmt.Errorf("train.metric = %q, want one of %s", c.Train.Metric, strings.Join(metricNames, ", "))
+	}
+	if c.Model.Source == "scratch" {
+		s := c.Model.Scratch
+		if s.Hidden < 1 || s.Layers < 1 || s.Heads < 1 || s.Intermediate < 1 || s.MaxPositions < 3 || s.VocabSize < 1 {
+			return errors.New("model.scratch: hidden, layers, heads, intermediate, vocab_size must be ≥ 1 and max_positions ≥ 3")
+		}
+		if s.Hidden%s.Heads != 0 {
+			return fmt.Errorf("model.scratch.hidden = %d is not a multiple of heads = %d", s.Hidden, s.Heads)
+		}
+	}
+	return nil
+}
+
+// Classifier returns the classifier configuration the model keys describe.
+func (c *Config) Classifier() classifier.Config {
+	m := c.Model
+	cc := classifier.Config{Encoder: m.Encoder, Head: m.Head, MaxLen: m.MaxLen, Stride: m.Stride, MaxTokens: m.MaxTokens,
+		Window: m.Window, GlobalCLS: m.GlobalCLS, LAATDim: m.LAATDim, Dropout: m.Dropout, Seed: c.Train.Seed,
+		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk}}
+	if m.Head == classifier.HeadMSAM {
+		cc.M = m.M
+	}
+	return cc
+}

@@ -1,0 +1,61 @@
+package run
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoadConfig(t *testing.T) {
+	path := writeConfig(t, `
+[data]
+dataset = "ds"
+synonyms = "/abs/syn.jsonl"
+[model]
+head = "cls"
+source = "hf:models/x"
+[run]
+dir = "runs/a"
+`)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Dir(path)
+	if cfg.Data.Dataset != filepath.Join(base, "ds") || cfg.Data.Synonyms != "/abs/syn.jsonl" ||
+		cfg.Run.Dir != filepath.Join(base, "runs/a") || cfg.Model.Source != "hf:"+filepath.Join(base, "models/x") {
+		t.Errorf("paths not resolved against the config's folder: %+v %+v %s", cfg.Data, cfg.Run, cfg.Model.Source)
+	}
+	// Keys absent from the file keep their defaults.
+	if d := Defaults(); cfg.Train != d.Train || cfg.Model.MaxLen != d.Model.MaxLen || cfg.Model.Pool != "mean" || !cfg.Model.PerChunk {
+		t.Errorf("defaults lost: %+v", cfg.Train)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n[model]\nhead = \"cls\"\n[train]\nepoch = 3\n", "train.epoch"},
+		{"[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n[model]\nhead = \"cls\"\nmax_len = \"long\"\n", "model.max_len"},
+		{"[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n", "data.synonyms"},
+		{"[run]\ndir = \"r\"\n[model]\nhead = \"cls\"\n", "data.dataset"},
+		{"[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n[model]\nhead = \"cls\"\nsource = \"pretrained\"\n", "model.source"},
+		{"[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n[model]\nhead = \"cls\"\n[train]\nmetric = \"f1\"\n", "train.metric"},
+		{"[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n[model]\nhead = \"cls\"\n[model.scratch]\nhidden = 10\nheads = 4\n", "model.scratch.hidden"},
+	} {
+		path := writeConfig(t, c.text)
+		_, err := LoadConfig(path)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("config %q: error %v, want one naming %s and the file", c.text, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,299 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/icdcode/icdcode/data/dataset"
+	"github.com/icdcode/icdcode/data/synonyms"
+	"github.com/icdcode/icdcode/model/classifier"
+	"github.com/icdcode/icdcode/model/encoder"
+	"github.com/icdcode/icdcode/model/hf"
+	"github.com/icdcode/icdcode/model/kernels"
+	"github.com/icdcode/icdcode/model/tokenizer"
+	"github.com/icdcode/icdcode/model/train"
+	"github.com/icdcode/icdcode/quant/metrics"
+)
+
+// TrainOptions are the per-invocation settings of Train.
+type TrainOptions struct {
+	// Resume continues the run directory's newest checkpoint; without it an
+	// existing run directory is refused.
+	Resume bool
+	// StopAfter, if positive, ends this invocation after that many epochs
+	// (checkpointed), as an interruption would; Resume continues.
+	StopAfter int
+	// Log receives progress lines (nil: silent).
+	Log io.Writer
+}
+
+// TrainResult summarises a Train call.
+type TrainResult struct {
+	Dir    string
+	Result train.Result
+}
+
+// Train trains the model that cfg describes into cfg.Run.Dir.
+func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, error) {
+	logw := opt.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	ds, err := dataset.Open(cfg.Data.Dataset)
+	if err != nil {
+		return nil, fmt.Errorf("data.dataset in %s: %w", cfg.Path, err)
+	}
+	trainDocs, err := readDocs(ds, "train")
+	if err != nil {
+		return nil, err
+	}
+	devDocs, err := readDocs(ds, "dev")
+	if err != nil {
+		return nil, err
+	}
+	if len(trainDocs) == 0 {
+		return nil, fmt.Errorf("dataset %s has no train documents", ds.Dir)
+	}
+	dir := cfg.Run.Dir
+	var m *Model
+	if opt.Resume {
+		if m, err = LoadModel(dir); err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+		if !slices.Equal(m.Labels, ds.Labels) {
+			return nil, fmt.Errorf("run %s has %d labels, dataset %s has %d (or another order): not the run's dataset", dir, len(m.Labels), ds.Dir, len(ds.Labels))
+		}
+		want := cfg.Classifier()
+		if got := m.info.Classifier; !sameClassifier(got, want) {
+			return nil, fmt.Errorf("run %s was started with model settings %+v, %s now gives %+v: resume needs the same [model] section", dir, got, cfg.Path, want)
+		}
+	} else {
+		if _, err := os.Stat(dir); err == nil {
+			return nil, fmt.Errorf("run directory %s already exists: pass --resume to continue it, or set run.dir to a new folder", dir)
+		}
+		if m, err = newModel(cfg, ds, trainDocs, logw); err != nil {
+			return nil, err
+		}
+	}
+
+	fmt.Fprintf(logw, "tokenising %d train and %d dev documents\n", len(trainDocs), len(devDocs))
+	trainEx, err := classifier.Prepare(m.Tokenizer, trainDocs, m.Labels)
+	if err != nil {
+		return nil, err
+	}
+	devEx, err := classifier.Prepare(m.Tokenizer, devDocs, m.Labels)
+	if err != nil {
+		return nil, err
+	}
+	if n := trainEx.Truncated(m.Classifier.Config); n > 0 {
+		fmt.Fprintf(logw, "%d of %d train documents are longer than max_tokens and are truncated\n", n, len(trainDocs))
+	}
+	k := kernels.CPU[float32]()
+	tm, err := classifier.NewTrainModel(m.Classifier, k, trainEx)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopped := false
+	tc := cfg.Train
+	tcfg := train.Config{
+		Dir: filepath.Join(dir, CheckpointsDir), Epochs: tc.Epochs, LR: tc.LR, WarmupRatio: tc.WarmupRatio,
+		WeightDecay: tc.WeightDecay, GradAccum: tc.GradAccum, ClipNorm: tc.ClipNorm,
+		Metric: tc.Metric, HigherIsBetter: tc.Metric != "train_loss", Patience: tc.Patience, KeepLast: tc.KeepLast,
+		Seed: tc.Seed, Progress: logw,
+	}
+	done := 0
+	tcfg.Evaluate = func(epoch int) (map[string]float64, error) {
+		res := map[string]float64{}
+		if len(devDocs) > 0 {
+			rep, err := evaluate(m, k, devEx)
+			if err != nil {
+				return nil, err
+			}
+			res = devMetrics(rep)
+			fmt.Fprintf(logw, "epoch %d dev: micro-F1 %.4f macro-F1 %.4f\n", epoch, rep.MicroF1, rep.MacroF1MeanOfLabelF1)
+		}
+		done++
+		if opt.StopAfter > 0 && done >= opt.StopAfter {
+			// The checkpoint of this epoch is written after Evaluate
+			// returns; the cancel only stops the next epoch.
+			stopped = true
+			cancel()
+		}
+		return res, nil
+	}
+	t, err := train.New(tm, len(trainDocs), tcfg)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Resume {
+		ok, err := t.Resume()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			fmt.Fprintf(logw, "resumed %s after epoch %d\n", dir, t.Epoch())
+		}
+	}
+	res, err := t.Train(ctx)
+	if err != nil && errors.Is(err, context.Canceled) {
+		if !stopped {
+			return nil, fmt.Errorf("interrupted during epoch %d (%w): the checkpoint after epoch %d is kept; continue with --resume", t.Epoch()+1, err, t.Epoch())
+		}
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &TrainResult{Dir: dir, Result: res}, nil
+}
+
+// newModel builds the tokenizer, encoder and classifier of a new run and
+// writes the run directory's model files.
+func newModel(cfg *Config, ds *dataset.Dataset, trainDocs []dataset.Doc, logw io.Writer) (*Model, error) {
+	var syn [][]string
+	if cfg.Model.Head == classifier.HeadMSAM {
+		sel, err := synonyms.ReadSelections(cfg.Data.Synonyms, ds.Labels, cfg.Model.M)
+		if err != nil {
+			return nil, fmt.Errorf("data.synonyms (%s): %w", cfg.Path, err)
+		}
+		if syn, err = classifier.SynonymStrings(sel, ds.Labels, cfg.Model.M); err != nil {
+			return nil, fmt.Errorf("data.synonyms %s: %w", cfg.Data.Synonyms, err)
+		}
+	}
+	var (
+		tok *tokenizer.Tokenizer
+		enc *encoder.Encoder[float32]
+		err error
+	)
+	if dir, ok := strings.CutPrefix(cfg.Model.Source, "hf:"); ok {
+		if tok, err = tokenizer.Load(dir); err != nil {
+			return nil, fmt.Errorf("model.source: %w", err)
+		}
+		if enc, err = encoder.Load[float32](dir); err != nil {
+			return nil, fmt.Errorf("model.source: %w", err)
+		}
+	} else {
+		s := cfg.Model.Scratch
+		fmt.Fprintf(logw, "training a WordPiece vocabulary of %d on %d train documents\n", s.VocabSize, len(trainDocs))
+		corpus := func(yield func(string, error) bool) {
+			for _, d := range trainDocs {
+				if !yield(d.Text, nil) {
+					return
+				}
+			}
+		}
+		if tok, err = tokenizer.TrainWordPiece(corpus, tokenizer.TrainOptions{VocabSize: s.VocabSize, MinFreq: s.MinFreq, Lowercase: s.Lowercase}); err != nil {
+			return nil, err
+		}
+		hc := &hf.Config{
+			ModelType: "bert", VocabSize: tok.VocabSize(), HiddenSize: s.Hidden, NumHiddenLayers: s.Layers,
+			NumAttentionHeads: s.Heads, IntermediateSize: s.Intermediate, HiddenAct: "gelu",
+			MaxPositionEmbeddings: s.MaxPositions, TypeVocabSize: 2, LayerNormEps: 1e-12,
+			PadTokenID: tok.Special().PAD, BOSTokenID: -1, EOSTokenID: -1, PositionEmbeddingType: "absolute",
+			HiddenDropoutProb: s.HiddenDrop, AttentionProbsDropoutProb: s.AttnDrop, InitializerRange: 0.02,
+		}
+		if enc, err = encoder.New[float32](hc, true, cfg.Train.Seed); err != nil {
+			return nil, fmt.Errorf("model.scratch: %w", err)
+		}
+	}
+	c, err := classifier.New(cfg.Classifier(), enc, tok, ds.Labels, syn)
+	if err != nil {
+		return nil, fmt.Errorf("[model] in %s: %w", cfg.Path, err)
+	}
+	info := modelInfo{Format: modelFileFormat, Classifier: c.Config, Source: cfg.Model.Source, Dataset: ds.Dir, TrainDocs: len(trainDocs)}
+	if err := os.MkdirAll(cfg.Run.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := saveModel(cfg.Run.Dir, cfg, info, c, tok, enc); err != nil {
+		// A half-written run directory would block the next attempt.
+		os.RemoveAll(cfg.Run.Dir)
+		return nil, err
+	}
+	fmt.Fprintf(logw, "run %s: %d labels, vocabulary %d, hidden %d\n", cfg.Run.Dir, len(ds.Labels), tok.VocabSize(), enc.Config.HiddenSize)
+	// Rebuild from the files just written, so that a first run and a
+	// resumed one start from exactly the same model (notably the
+	// float32 synonym matrix read back).
+	return LoadModel(cfg.Run.Dir)
+}
+
+// sameClassifier compares a saved classifier configuration (defaults filled
+// in) with one from a configuration file (zeros where defaults apply).
+func sameClassifier(saved, cur classifier.Config) bool {
+	cur.Window, saved.Window = 0, 0 // LE takes it from the encoder when 0
+	if cur.MaxTokens == 0 {
+		cur.MaxTokens = saved.MaxTokens
+	}
+	return reflect.DeepEqual(saved, cur)
+}
+
+// readDocs reads the documents of one split.
+func readDocs(ds *dataset.Dataset, split string) ([]dataset.Doc, error) {
+	var out []dataset.Doc
+	for d, err := range ds.Docs(split) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// evaluate predicts every example and scores the predictions.
+func evaluate(m *Model, k kernels.Kernels[float32], ex *classifier.Examples) (*metrics.Report, error) {
+	probs, err := m.predictAll(k, ex.IDs)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.Evaluate(probs, targets64(ex), metrics.Options{})
+}
+
+func (m *Model) predictAll(k kernels.Kernels[float32], ids [][]int) ([][]float64, error) {
+	probs := make([][]float64, len(ids))
+	for i, doc := range ids {
+		p, err := m.Classifier.Predict(k, doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		probs[i] = p
+	}
+	return probs, nil
+}
+
+func targets64(ex *classifier.Examples) [][]float64 {
+	out := make([][]float64, len(ex.Targets))
+	for i, t := range ex.Targets {
+		out[i] = make([]float64, len(t))
+		for j, v := range t {
+			out[i][j] = float64(v)
+		}
+	}
+	return out
+}
+
+// devMetrics flattens a report into the trainer's metric map; undefined
+// AUCs are left out rather than sent as NaN, which the trainer refuses.
+func devMetrics(r *metrics.Report) map[string]float64 {
+	out := map[string]float64{
+		"micro_f1": r.MicroF1, "macro_f1": r.MacroF1MeanOfLabelF1,
+		"micro_precision": r.MicroPrecision, "micro_recall": r.MicroRecall,
+	}
+	if r.MicroAUC != nil {
+		out["micro_auc"] = *r.MicroAUC
+	}
+	if r.MacroAUC != nil {
+		out["macro_auc"] = *r.MacroAUC
+	}
+	for _, a := range r.AtK {
+		out[fmt.Sprintf("p_at_%d", a.K)] = a.Precision
+	}
+	return out
+}
