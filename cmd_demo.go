@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/icdcode/icdcode/data/dataset"
 	"github.com/icdcode/icdcode/data/demo"
+	"github.com/icdcode/icdcode/data/fileio"
 	"github.com/icdcode/icdcode/data/icd"
 	"github.com/icdcode/icdcode/data/labelspace"
 	"github.com/icdcode/icdcode/data/prepare"
@@ -27,11 +30,17 @@ func runDemo(args []string) error {
 	fs.IntVar(&opts.Docs, "docs", opts.Docs, "number of generated notes")
 	fs.Uint64Var(&opts.Seed, "seed", opts.Seed, "seed of the generated corpus")
 	m := fs.Int("m", 4, "synonyms per code")
+	trainToo := fs.Bool("train", true, "also train, test and predict with a small model (about a minute)")
+	epochs := fs.Int("epochs", 20, "training epochs")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	start := time.Now()
-	step := func(n int, what string) { fmt.Printf("[%d/4] %s\n", n, what) }
+	steps := 4
+	if *trainToo {
+		steps = 7
+	}
+	step := func(n int, what string) { fmt.Printf("[%d/%d] %s\n", n, steps, what) }
 
 	step(1, "generating the demo corpus")
 	files, err := demo.Write(filepath.Join(*out, "corpus"), opts)
@@ -79,6 +88,95 @@ func runDemo(args []string) error {
 		return err
 	}
 	fmt.Printf("      %d codes, %d searches, %d proven optimal: %s\n", sum.Codes, sum.Solved, sum.Optimal, synPath)
-	fmt.Printf("done in %.1fs. Next: icdcode dataset info --dir %s\n", time.Since(start).Seconds(), dsDir)
+	if !*trainToo {
+		fmt.Printf("done in %.1fs. Next: icdcode dataset info --dir %s\n", time.Since(start).Seconds(), dsDir)
+		return nil
+	}
+
+	cfgPath := filepath.Join(*out, "demo.toml")
+	if err := fileio.WriteAtomic(cfgPath, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, demoConfig, *epochs)
+		return err
+	}); err != nil {
+		return err
+	}
+	step(5, "icdcode train -c "+cfgPath)
+	if err := runTrain([]string{"-c", cfgPath}); err != nil {
+		return err
+	}
+	step(6, "icdcode test -c "+cfgPath+" --split test")
+	if err := runTest([]string{"-c", cfgPath, "--split", "test"}); err != nil {
+		return err
+	}
+	notes, err := writeDemoNotes(ds, filepath.Join(*out, "new-notes.jsonl"), 5)
+	if err != nil {
+		return err
+	}
+	codes := filepath.Join(*out, "codes.jsonl")
+	step(7, fmt.Sprintf("icdcode predict --run %s --in %s --out %s --top 5", filepath.Join(*out, "run"), notes, codes))
+	if err := runPredict([]string{"--run", filepath.Join(*out, "run"), "--in", notes, "--out", codes, "--top", "5"}); err != nil {
+		return err
+	}
+	fmt.Printf("done in %.1fs. Coded notes: %s\n", time.Since(start).Seconds(), codes)
 	return nil
+}
+
+// demoConfig trains a small CE encoder from scratch with the LAAT head. MSAM
+// needs label queries from a pretrained encoder's [CLS] embeddings of the
+// synonyms; a randomly initialised encoder gives every synonym nearly the
+// same embedding, so the demo, which has no pretrained model, uses LAAT.
+const demoConfig = `# Written by icdcode demo: a small CE-LAAT coder trained from scratch.
+[data]
+dataset = "dataset"
+
+[model]
+encoder = "ce"
+head = "laat"
+source = "scratch"
+max_len = 64
+stride = 32
+
+[model.scratch]
+hidden = 32
+layers = 1
+heads = 4
+intermediate = 64
+max_positions = 64
+vocab_size = 500
+
+[train]
+epochs = %d
+lr = 1e-3
+grad_accum = 4
+clip_norm = 1.0
+patience = 0
+metric = "micro_f1"
+keep_last = 1
+seed = 42
+
+[run]
+dir = "run"
+`
+
+// writeDemoNotes writes the first n test notes as new notes to code (id and
+// text only, as a user's notes would come).
+func writeDemoNotes(ds *dataset.Dataset, path string, n int) (string, error) {
+	err := fileio.WriteAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		k := 0
+		for d, err := range ds.Docs("test") {
+			if err != nil {
+				return err
+			}
+			if k == n {
+				break
+			}
+			if err := enc.Encode(map[string]string{"id": d.ID, "text": d.Text}); err != nil {
+				return err
+			}
+			k++
+		}
+		return nil
+	})
+	return path, err
 }

@@ -18,7 +18,7 @@ func demoDir(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "demo")
 	var out, errOut bytes.Buffer
-	if code := run([]string{"demo", "--out", dir, "--docs", "120"}, &out, &errOut); code != 0 {
+	if code := run([]string{"demo", "--out", dir, "--docs", "120", "--train=false"}, &out, &errOut); code != 0 {
 		t.Fatalf("demo: exit %d: %s", code, errOut.String())
 	}
 	return dir
