@@ -274,7 +274,13 @@ func TestShippedConfigs(t *testing.T) {
 			t.Errorf("configs/%s.toml is missing", f)
 		}
 	}
+	// Configs of other commands have their own loaders and tests
+	// (TestShippedQuantConfig, the embed tests).
+	other := map[string]bool{"quant.toml": true, "med2vec.toml": true, "word2vec.toml": true}
 	for _, f := range files {
+		if other[filepath.Base(f)] {
+			continue
+		}
 		if _, err := runs.LoadConfig(f); err != nil {
 			t.Error(err)
 		}
