@@ -34,6 +34,12 @@ var commands = []command{
 	{"train", "train a coding model from a TOML config (--resume continues a run)", runTrain},
 	{"test", "evaluate a trained run on the dev or test split: predictions, metrics, summary", runTest},
 	{"predict", "code new notes with a trained run", runPredict},
+	{"quantify train", "fit quantifiers (CC, PCC, ACC, PACC, constant, MLP) on a run's dev predictions", runQuantifyTrain},
+	{"quantify test", "compare the quantifiers on bags of test documents", runQuantifyTest},
+	{"report", "write a Markdown report and reliability diagram for a tested run", runReport},
+	{"embed med2vec", "train Med2Vec code embeddings on visits (MIMIC-III, Synthea, JSONL)", runEmbedMed2Vec},
+	{"embed word2vec", "train Word2Vec code embeddings on visits, optionally with CCS/CCSR tokens", runEmbedWord2Vec},
+	{"embed eval", "score code embeddings by k-means against CCS/CCSR categories (NMI, AMI)", runEmbedEval},
 }
 
 // errUsage marks an error already explained by printing usage.
