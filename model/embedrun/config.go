@@ -7,14 +7,11 @@
 package embedrun
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/icdcode/icdcode/data/tomlfile"
+
 	"github.com/icdcode/icdcode/model/med2vec"
 )
 
@@ -112,34 +109,12 @@ func Defaults() Config {
 // are errors naming the key and the file (a typo must not silently fall back
 // to a default), and relative paths are resolved against the file's folder.
 func LoadConfig(path string) (*Config, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
 	cfg := Defaults()
-	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&cfg)
-	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	if _, err := tomlfile.Decode(path, &cfg); err != nil {
+		return nil, err
 	}
 	cfg.Path = path
-	base := filepath.Dir(path)
-	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(base, p)
-	}
+	abs := tomlfile.Resolver(path)
 	cfg.Input.Dir = abs(cfg.Input.Dir)
 	cfg.Input.Path = abs(cfg.Input.Path)
 	cfg.Word2Vec.Grouper = abs(cfg.Word2Vec.Grouper)

@@ -25,14 +25,11 @@
 package run
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/icdcode/icdcode/data/tomlfile"
 
 	"github.com/icdcode/icdcode/model/classifier"
 	"github.com/icdcode/icdcode/model/heads"
@@ -147,34 +144,13 @@ var metricNames = []string{"train_loss", "micro_f1", "macro_f1", "micro_precisio
 // typed values are errors naming the key and the file. Relative paths are
 // resolved against the file's folder.
 func LoadConfig(path string) (*Config, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
 	cfg := Defaults()
-	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&cfg)
+	raw, err := tomlfile.Decode(path, &cfg)
 	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+		return nil, err
 	}
 	cfg.Path, cfg.Raw = path, raw
-	base := filepath.Dir(path)
-	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(base, p)
-	}
+	abs := tomlfile.Resolver(path)
 	cfg.Data.Dataset = abs(cfg.Data.Dataset)
 	cfg.Data.Synonyms = abs(cfg.Data.Synonyms)
 	cfg.Run.Dir = abs(cfg.Run.Dir)

@@ -14,15 +14,13 @@
 package quantrun
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/icdcode/icdcode/data/tomlfile"
+
 	"github.com/icdcode/icdcode/quant/quantify"
 )
 
@@ -81,34 +79,12 @@ func Defaults() Config {
 // value are errors naming the file (and the key or line). Relative paths are
 // resolved against the file's folder so a config works from any directory.
 func LoadConfig(path string) (*Config, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
 	cfg := Defaults()
-	md, err := toml.NewDecoder(bytes.NewReader(raw)).Decode(&cfg)
-	if err != nil {
-		var perr toml.ParseError
-		if errors.As(err, &perr) {
-			return nil, fmt.Errorf("config %s: line %d: %s", path, perr.Position.Line, perr.Message)
-		}
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("config %s: unknown key %s", path, strings.Join(keys, ", "))
+	if _, err := tomlfile.Decode(path, &cfg); err != nil {
+		return nil, err
 	}
 	cfg.Path = path
-	base := filepath.Dir(path)
-	abs := func(p string) string {
-		if p == "" || filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(base, p)
-	}
+	abs := tomlfile.Resolver(path)
 	cfg.RunDir, cfg.Dataset, cfg.OutDir = abs(cfg.RunDir), abs(cfg.Dataset), abs(cfg.OutDir)
 	if cfg.OutDir == "" && cfg.RunDir != "" {
 		cfg.OutDir = filepath.Join(cfg.RunDir, "quant")
