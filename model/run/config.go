@@ -30,7 +30,6 @@ import (
 	"strings"
 
 	"github.com/icdcode/icdcode/data/tomlfile"
-
 	"github.com/icdcode/icdcode/model/classifier"
 	"github.com/icdcode/icdcode/model/heads"
 )
