@@ -100,6 +100,14 @@ func runDemo(args []string) error {
 	}); err != nil {
 		return err
 	}
+	// A rerun of the demo replaces its own earlier run (train refuses to
+	// overwrite a run directory); anything else at that path is left alone.
+	runDir := filepath.Join(*out, "run")
+	if _, err := os.Stat(filepath.Join(runDir, "model.json")); err == nil {
+		if err := os.RemoveAll(runDir); err != nil {
+			return err
+		}
+	}
 	step(5, "icdcode train -c "+cfgPath)
 	if err := runTrain([]string{"-c", cfgPath}); err != nil {
 		return err

@@ -85,7 +85,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// Running it again replaces its own outputs.
-	if code := run([]string{"demo", "--out", dir, "--docs", "200", "--train=false"}, &out, &errOut); code != 0 {
+	if code := run([]string{"demo", "--out", dir, "--docs", "200", "--epochs", "1"}, &out, &errOut); code != 0 {
 		t.Fatalf("second demo run: exit %d: %s", code, errOut.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dataset", dataset.ManifestFile)); err != nil {
