@@ -88,17 +88,16 @@ func runDemo(args []string) error {
 		return err
 	}
 	fmt.Printf("      %d codes, %d searches, %d proven optimal: %s\n", sum.Codes, sum.Solved, sum.Optimal, synPath)
-	if !*trainToo {
-		fmt.Printf("done in %.1fs. Next: icdcode dataset info --dir %s\n", time.Since(start).Seconds(), dsDir)
-		return nil
-	}
-
 	cfgPath := filepath.Join(*out, "demo.toml")
 	if err := fileio.WriteAtomic(cfgPath, func(w io.Writer) error {
 		_, err := fmt.Fprintf(w, demoConfig, *epochs)
 		return err
 	}); err != nil {
 		return err
+	}
+	if !*trainToo {
+		fmt.Printf("done in %.1fs. Next: icdcode train -c %s\n", time.Since(start).Seconds(), cfgPath)
+		return nil
 	}
 	// A rerun of the demo replaces its own earlier run (train refuses to
 	// overwrite a run directory); anything else at that path is left alone.
