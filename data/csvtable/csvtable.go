@@ -127,6 +127,20 @@ func (r *Reader) Column(name string) (int, error) {
 	return -1, fmt.Errorf("%s: no column %q (columns found: %s)", r.path, name, strings.Join(r.header, ", "))
 }
 
+// Columns looks up several columns at once, as Column does, in the order
+// named.
+func (r *Reader) Columns(names ...string) ([]int, error) {
+	cols := make([]int, len(names))
+	for i, n := range names {
+		c, err := r.Column(n)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	return cols, nil
+}
+
 // Next returns the next record, with exactly as many fields as the header,
 // or io.EOF after the last one. The returned slice is reused by the following
 // call (the strings in it are not), so copy the slice to keep it. Any other

@@ -239,3 +239,20 @@ func TestRecordReuse(t *testing.T) {
 		t.Errorf("kept %q, second %q", kept, rec2[0])
 	}
 }
+
+func TestColumns(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "t.csv")
+	os.WriteFile(p, []byte("ROW_ID,hadm_id,Text\n1,2,x\n"), 0o644)
+	r, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cols, err := r.Columns("text", "ROW_ID", "HADM_ID")
+	if err != nil || len(cols) != 3 || cols[0] != 2 || cols[1] != 0 || cols[2] != 1 {
+		t.Fatalf("Columns: %v %v", cols, err)
+	}
+	if _, err := r.Columns("ROW_ID", "ICD9_CODE"); err == nil || !strings.Contains(err.Error(), `no column "ICD9_CODE"`) {
+		t.Errorf("missing column: %v", err)
+	}
+}

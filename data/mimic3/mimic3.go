@@ -355,19 +355,6 @@ func parseID(s string) (int64, bool) {
 	return id, err == nil && id >= 0
 }
 
-// columns looks up the named columns of a table.
-func columns(r *csvtable.Reader, names ...string) ([]int, error) {
-	cols := make([]int, len(names))
-	for i, n := range names {
-		c, err := r.Column(n)
-		if err != nil {
-			return nil, err
-		}
-		cols[i] = c
-	}
-	return cols, nil
-}
-
 // readCodes reads a codes table into the split-list admissions. A repeated
 // ROW_ID is an error (a table concatenated twice); a code repeated within an
 // admission is kept once (MIMIC repeats some with different SEQ_NUMs).
@@ -377,7 +364,7 @@ func readCodes(path string, kind icd.Kind, adms map[int64]*admission, skipped ma
 		return err
 	}
 	defer r.Close()
-	cols, err := columns(r, "ROW_ID", "HADM_ID", "ICD9_CODE")
+	cols, err := r.Columns("ROW_ID", "HADM_ID", "ICD9_CODE")
 	if err != nil {
 		return err
 	}
@@ -453,7 +440,7 @@ func readNotes(path string, adms map[int64]*admission, spill *os.File, skipped m
 		return 0, 0, err
 	}
 	defer r.Close()
-	cols, err := columns(r, "ROW_ID", "SUBJECT_ID", "HADM_ID", "CATEGORY", "DESCRIPTION", "ISERROR", "TEXT")
+	cols, err := r.Columns("ROW_ID", "SUBJECT_ID", "HADM_ID", "CATEGORY", "DESCRIPTION", "ISERROR", "TEXT")
 	if err != nil {
 		return 0, 0, err
 	}

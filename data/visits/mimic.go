@@ -87,7 +87,7 @@ func readAdmissions(path string) (map[int64]*admission, error) {
 		return nil, err
 	}
 	defer r.Close()
-	cols, err := columns(r, "SUBJECT_ID", "HADM_ID", "ADMITTIME")
+	cols, err := r.Columns("SUBJECT_ID", "HADM_ID", "ADMITTIME")
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func readCodes(path, prefix string, kind icd.Kind, adms map[int64]*admission, sk
 		return err
 	}
 	defer r.Close()
-	cols, err := columns(r, "HADM_ID", "ICD9_CODE")
+	cols, err := r.Columns("HADM_ID", "ICD9_CODE")
 	if err != nil {
 		return err
 	}
@@ -163,18 +163,6 @@ func readCodes(path, prefix string, kind icd.Kind, adms map[int64]*admission, sk
 		}
 		a.codes = append(a.codes, prefix+icd.FormatICD9(strings.ToUpper(code), kind))
 	}
-}
-
-func columns(r *csvtable.Reader, names ...string) ([]int, error) {
-	out := make([]int, len(names))
-	for i, n := range names {
-		c, err := r.Column(n)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = c
-	}
-	return out, nil
 }
 
 func parseID(r *csvtable.Reader, rec []string, col int) (int64, error) {

@@ -39,7 +39,7 @@ func ReadSynthea(opt SyntheaOptions) (*Corpus, Skips, error) {
 		return nil, sk, err
 	}
 	defer r.Close()
-	cols, err := columns(r, "Id", "START", "PATIENT")
+	cols, err := r.Columns("Id", "START", "PATIENT")
 	if err != nil {
 		return nil, sk, err
 	}
@@ -75,7 +75,7 @@ func ReadSynthea(opt SyntheaOptions) (*Corpus, Skips, error) {
 		return nil, sk, err
 	}
 	defer c.Close()
-	ccols, err := columns(c, "ENCOUNTER", "CODE")
+	ccols, err := c.Columns("ENCOUNTER", "CODE")
 	if err != nil {
 		return nil, sk, err
 	}
