@@ -39,6 +39,42 @@ type Classifier[T float.DType] struct {
 	// nil for the other heads. It is kept so that it can be saved with
 	// the model (reference §14, flaw 3).
 	Synonyms *mat.Dense[T]
+	// CodeEmbeddings are the label code embeddings (L × Config.CodeDim,
+	// zero rows for labels without one) given to SetCodeEmbeddings; nil
+	// when the head has no code projection.
+	CodeEmbeddings *mat.Dense[T]
+}
+
+// SetCodeEmbeddings gives the LAAT or MSAM head a learned projection of
+// the label code embeddings emb (L × k, row c for label c, all-zero rows
+// for labels without an embedding; see heads.CodeProjection), drawn from
+// Config.Seed. Config.CodeDim must be k: it is part of the configuration so
+// that a saved model is rebuilt with the same parameters.
+func (c *Classifier[T]) SetCodeEmbeddings(emb *mat.Dense[T]) error {
+	shape := emb.Shape()
+	if shape[0] != len(c.Labels) || shape[1] != c.Config.CodeDim {
+		return fmt.Errorf("classifier: code embeddings are %d×%d, want %d labels × CodeDim %d", shape[0], shape[1], len(c.Labels), c.Config.CodeDim)
+	}
+	type projectable interface {
+		SetCodeProjection(*heads.CodeProjection[T]) error
+	}
+	h, ok := c.Head.(projectable)
+	if !ok {
+		return fmt.Errorf("classifier: code embeddings need the %q or %q head, not %q", HeadLAAT, HeadMSAM, c.Config.Head)
+	}
+	width := c.Enc.Config.HiddenSize
+	if l, ok := c.Head.(*heads.LAAT[T]); ok {
+		width = l.U.Value().Shape()[1]
+	}
+	p, err := heads.NewCodeProjection[T](emb, width, c.Config.Seed)
+	if err != nil {
+		return err
+	}
+	if err := h.SetCodeProjection(p); err != nil {
+		return err
+	}
+	c.CodeEmbeddings = emb
+	return nil
 }
 
 // New builds a classifier over enc (whose parameters it uses, not copies,
@@ -269,15 +305,24 @@ func (c *Classifier[T]) Params() ([]NamedParam, error) {
 	}
 	hp := c.Head.Params()
 	var names []string
-	switch c.Head.(type) {
+	switch h := c.Head.(type) {
 	case *heads.CE[T]:
 		names = []string{"pooler.weight", "pooler.bias", "out.weight", "out.bias"}
 	case *heads.LE[T]:
 		names = []string{"dense.weight", "dense.bias", "out_proj.weight", "out_proj.bias"}
 	case *heads.LAAT[T]:
 		names = []string{"first.weight", "second.weight", "third.weight", "third.bias"}
+		if h.Code != nil {
+			names = append(names, "code_proj.weight")
+		}
 	case *heads.MSAM[T]:
 		names = []string{"wq.weight", "wq.bias", "wk.weight", "wk.bias", "wv.weight", "wv.bias"}
+		if h.Delta != nil {
+			names = append(names, "synonym_delta")
+		}
+		if h.Code != nil {
+			names = append(names, "code_proj.weight")
+		}
 	}
 	if len(names) != len(hp) {
 		return nil, fmt.Errorf("classifier: head %T has %d parameters, %d names", c.Head, len(hp), len(names))

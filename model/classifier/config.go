@@ -79,6 +79,9 @@ type Config struct {
 	Dropout float64
 	// Seed initialises the head's parameters.
 	Seed uint64
+	// CodeDim is the width of the label code embeddings that
+	// SetCodeEmbeddings projects into the head (0: none).
+	CodeDim int `json:",omitempty"`
 }
 
 // withDefaults returns c with its zero fields set to the defaults.
@@ -133,6 +136,12 @@ func (c Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("classifier: Head %q, want %q, %q or %q", c.Head, HeadCLS, HeadLAAT, HeadMSAM)
+	}
+	if c.CodeDim < 0 {
+		return fmt.Errorf("classifier: CodeDim %d is negative", c.CodeDim)
+	}
+	if c.CodeDim > 0 && c.Head == HeadCLS {
+		return fmt.Errorf("classifier: code embeddings need the %q or %q head", HeadLAAT, HeadMSAM)
 	}
 	if c.LAATDim < 0 {
 		return fmt.Errorf("classifier: LAATDim %d is negative", c.LAATDim)

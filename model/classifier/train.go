@@ -9,6 +9,7 @@ import (
 	"github.com/icdcode/icdcode/model/layers"
 	"github.com/icdcode/icdcode/model/tokenizer"
 	"github.com/icdcode/icdcode/model/train"
+	"github.com/icdcode/icdcode/quant/clq"
 	"github.com/nlpodyssey/spago/mat"
 )
 
@@ -68,9 +69,13 @@ type TrainModel struct {
 	k      kernels.Kernels[float32]
 	ex     *Examples
 	params []train.Param
+	clq    *clq.Loss[float32]
 }
 
-var _ train.Model = (*TrainModel)(nil)
+var (
+	_ train.Model        = (*TrainModel)(nil)
+	_ train.EpochStarter = (*TrainModel)(nil)
+)
 
 // NewTrainModel checks that ex fits c and returns the adapter; k runs the
 // forward and backward passes.
@@ -94,11 +99,34 @@ func NewTrainModel(c *Classifier[float32], k kernels.Kernels[float32], ex *Examp
 	return &TrainModel{c: c, k: k, ex: ex, params: ps}, nil
 }
 
-// Params returns the classifier's named parameters, encoder then head.
+// SetCLQ adds q's quantification term to every document's loss (the CLQ
+// joint loss, msam-reference §6) and q's MLP parameters after the
+// classifier's. Call it before handing the model to a trainer.
+func (m *TrainModel) SetCLQ(q *clq.Loss[float32]) error {
+	if q.Labels() != len(m.c.Labels) {
+		return fmt.Errorf("classifier: the CLQ quantifier has %d labels, the classifier %d", q.Labels(), len(m.c.Labels))
+	}
+	for _, p := range q.Params() {
+		m.params = append(m.params, train.Param{Name: p.Name, P: p.P})
+	}
+	m.clq = q
+	return nil
+}
+
+// StartEpoch empties the CLQ bag memory (train.EpochStarter).
+func (m *TrainModel) StartEpoch(epoch int) {
+	if m.clq != nil {
+		m.clq.StartEpoch(epoch)
+	}
+}
+
+// Params returns the named parameters: encoder, head, then CLQ's MLP.
 func (m *TrainModel) Params() []train.Param { return m.params }
 
 // Loss is the BCE-with-logits of document i's training-mode logits, mean
-// over the labels (the reference's BCEWithLogitsLoss on [1, C]).
+// over the labels (the reference's BCEWithLogitsLoss on [1, C]), plus the
+// CLQ term when SetCLQ was called. The logits then feed two functions, the
+// BCE and the term, which keeps their gradient deterministic.
 func (m *TrainModel) Loss(i int, rng *rand.Rand) (mat.Tensor, error) {
 	if i < 0 || i >= len(m.ex.IDs) {
 		return nil, fmt.Errorf("classifier: document %d of %d", i, len(m.ex.IDs))
@@ -107,6 +135,15 @@ func (m *TrainModel) Loss(i int, rng *rand.Rand) (mat.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	y := mat.NewDense[float32](mat.WithShape(1, len(m.ex.Targets[i])), mat.WithBacking(m.ex.Targets[i]))
-	return layers.BCEWithLogits[float32](z, y, layers.Mean)
+	t := m.ex.Targets[i]
+	y := mat.NewDense[float32](mat.WithShape(1, len(t)), mat.WithBacking(t))
+	bce, err := layers.BCEWithLogits[float32](z, y, layers.Mean)
+	if err != nil || m.clq == nil {
+		return bce, err
+	}
+	term, err := m.clq.Term(m.k, z, t)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: document %d: %w", i, err)
+	}
+	return layers.Add[float32](bce, term)
 }

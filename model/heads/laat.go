@@ -30,6 +30,9 @@ type LAAT[T float.DType] struct {
 	U    *nn.Param // (L, d_a), no bias
 	OutW *nn.Param // (L, d)
 	OutB *nn.Param // (1, L)
+	// Code, when set (SetCodeProjection), is added to U: the attention
+	// vector of label c is U[c] + E[c]·P.
+	Code *CodeProjection[T]
 }
 
 // NewLAAT returns a LAAT head for width d, attention width da and L
@@ -50,7 +53,22 @@ func NewLAAT[T float.DType](d, da, labels int, seed uint64) (*LAAT[T], error) {
 
 // Params returns the trainable parameters.
 func (h *LAAT[T]) Params() []*nn.Param {
-	return []*nn.Param{h.W, h.U, h.OutW, h.OutB}
+	ps := []*nn.Param{h.W, h.U, h.OutW, h.OutB}
+	if h.Code != nil {
+		ps = append(ps, h.Code.P)
+	}
+	return ps
+}
+
+// SetCodeProjection adds p's projected code embeddings to the label
+// attention vectors U; p must project the head's L labels to d_a.
+func (h *LAAT[T]) SetCodeProjection(p *CodeProjection[T]) error {
+	l, da := agfn.Dims(h.U)
+	if p.Labels() != l || p.Width() != da {
+		return fmt.Errorf("LAAT: code projection gives %d×%d, want %d labels × d_a %d", p.Labels(), p.Width(), l, da)
+	}
+	h.Code = p
+	return nil
 }
 
 // Forward returns the document logits, attending over all chunks'
@@ -71,7 +89,17 @@ func (h *LAAT[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.T
 	if z, err = layers.Tanh[T](z); err != nil {
 		return nil, err
 	}
-	c, err := LabelAttention(k, h.U, z, H, 1, rows, lay.Mask, 1) // (L, d)
+	u := mat.Tensor(h.U)
+	if h.Code != nil {
+		ep, err := h.Code.Forward(k)
+		if err != nil {
+			return nil, err
+		}
+		if u, err = layers.Add[T](u, ep); err != nil {
+			return nil, err
+		}
+	}
+	c, err := LabelAttention(k, u, z, H, 1, rows, lay.Mask, 1) // (L, d)
 	if err != nil {
 		return nil, err
 	}

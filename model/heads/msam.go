@@ -31,6 +31,13 @@ type MSAMConfig struct {
 	// tokens of the document at once, as PLM-ICD does. LE_MSAM has one
 	// chunk, where both agree.
 	PerChunk bool
+	// Tune makes the synonym rows trainable: Q = Q₀ + Δ with Δ a parameter
+	// that starts at zero, so training starts from the reference's frozen
+	// [CLS] embeddings Q₀. It is not in the reference (§3 freezes Q); it
+	// matters for encoders trained from scratch, whose initial [CLS]
+	// embeddings hardly differ between labels, so frozen queries cannot
+	// tell the labels apart.
+	Tune bool
 }
 
 // FaithfulMSAM is the configuration that computes what the reference code
@@ -70,6 +77,13 @@ type MSAM[T float.DType] struct {
 	WQ, BQ *nn.Param // (d, d), (1, d)
 	WK, BK *nn.Param // (d, d), (1, d)
 	WV, BV *nn.Param // (d, d), (1, d)
+
+	// Delta (L·M, d) is the trainable offset of the synonym rows when
+	// Tune is set; nil otherwise.
+	Delta *nn.Param
+	// Code, when set (SetCodeProjection), adds the label's projected code
+	// embedding to each of its synonym rows.
+	Code *CodeProjection[T]
 
 	cfg       MSAMConfig
 	labels, m int
@@ -112,7 +126,11 @@ func NewMSAM[T float.DType](syn mat.Tensor, labels, m int, cfg MSAMConfig, seed 
 		}
 	}
 	a := 1 / sqrt(d)
-	return &MSAM[T]{
+	var delta *nn.Param
+	if cfg.Tune {
+		delta = zeroParam[T](r, d)
+	}
+	return &MSAM[T]{Delta: delta,
 		WQ: uniformParam[T](initRNG(seed, 0), d, d, a), BQ: uniformParam[T](initRNG(seed, 1), 1, d, a),
 		WK: uniformParam[T](initRNG(seed, 2), d, d, a), BK: uniformParam[T](initRNG(seed, 3), 1, d, a),
 		WV: uniformParam[T](initRNG(seed, 4), d, d, a), BV: uniformParam[T](initRNG(seed, 5), 1, d, a),
@@ -121,9 +139,62 @@ func NewMSAM[T float.DType](syn mat.Tensor, labels, m int, cfg MSAMConfig, seed 
 	}, nil
 }
 
-// Params returns the trainable parameters (the synonym matrix is not one).
+// Params returns the trainable parameters: the projections, then Delta
+// (Tune) and the code projection's P when present. The frozen synonym
+// matrix is not one.
 func (h *MSAM[T]) Params() []*nn.Param {
-	return []*nn.Param{h.WQ, h.BQ, h.WK, h.BK, h.WV, h.BV}
+	ps := []*nn.Param{h.WQ, h.BQ, h.WK, h.BK, h.WV, h.BV}
+	if h.Delta != nil {
+		ps = append(ps, h.Delta)
+	}
+	if h.Code != nil {
+		ps = append(ps, h.Code.P)
+	}
+	return ps
+}
+
+// SetCodeProjection adds p's projected code embeddings to the synonym rows
+// (each label's vector to all M of its rows); p must project the head's
+// L labels to its width d.
+func (h *MSAM[T]) SetCodeProjection(p *CodeProjection[T]) error {
+	_, d := agfn.Dims(h.syn)
+	if p.Labels() != h.labels || p.Width() != d {
+		return fmt.Errorf("MSAM: code projection gives %d×%d, want %d labels × width %d", p.Labels(), p.Width(), h.labels, d)
+	}
+	h.Code = p
+	return nil
+}
+
+// labelRows returns the synonym rows Q (L·M, d) and their per-label mean Q̄
+// (L, d): the frozen constants, or, with Delta or Code, Q₀ + Δ +
+// repeat(E·P) and its mean computed in the graph. Q then feeds two
+// functions (W_Q and the mean), which keeps its gradient deterministic.
+func (h *MSAM[T]) labelRows(k kernels.Kernels[T]) (q, qbar mat.Tensor, err error) {
+	if h.Delta == nil && h.Code == nil {
+		return h.syn, h.qbar, nil
+	}
+	q = h.syn
+	if h.Delta != nil {
+		if q, err = layers.Add[T](q, h.Delta); err != nil {
+			return nil, nil, err
+		}
+	}
+	if h.Code != nil {
+		ep, err := h.Code.Forward(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ep, err = RepeatRows[T](ep, h.m); err != nil {
+			return nil, nil, err
+		}
+		if q, err = layers.Add[T](q, ep); err != nil {
+			return nil, nil, err
+		}
+	}
+	if qbar, err = SynonymPool[T](q, h.m, PoolMean); err != nil {
+		return nil, nil, err
+	}
+	return q, qbar, nil
 }
 
 // Config returns the head's configuration.
@@ -140,7 +211,11 @@ func (h *MSAM[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.T
 		return nil, err
 	}
 	rows, _ := agfn.Dims(H)
-	q, err := layers.Linear(k, h.syn, h.WQ, h.BQ) // (L·M, d)
+	syn, qbar, err := h.labelRows(k)
+	if err != nil {
+		return nil, err
+	}
+	q, err := layers.Linear(k, syn, h.WQ, h.BQ) // (L·M, d)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +230,7 @@ func (h *MSAM[T]) Forward(k kernels.Kernels[T], H mat.Tensor, lay Layout) (mat.T
 	if err != nil {
 		return nil, err
 	}
-	g, err := layers.Linear(k, h.qbar, h.WV, h.BV) // (L, d)
+	g, err := layers.Linear(k, qbar, h.WV, h.BV) // (L, d)
 	if err != nil {
 		return nil, err
 	}

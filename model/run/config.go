@@ -12,6 +12,7 @@
 //	tokenizer/               the tokenizer (tokenizer.Save)
 //	encoder/                 the initial encoder (config.json + model.safetensors)
 //	synonyms.safetensors     the frozen MSAM synonym matrix (msam head only)
+//	code_embeddings.safetensors  the label code embeddings (data.code_embeddings only)
 //	checkpoints/             model/train checkpoints and train.jsonl
 //	predictions-SPLIT.jsonl  written by Test
 //	metrics-SPLIT.json       written by Test
@@ -32,6 +33,7 @@ import (
 	"github.com/icdcode/icdcode/data/tomlfile"
 	"github.com/icdcode/icdcode/model/classifier"
 	"github.com/icdcode/icdcode/model/heads"
+	"github.com/icdcode/icdcode/quant/clq"
 )
 
 // Config is a run configuration as read from TOML. Paths are made absolute
@@ -40,6 +42,7 @@ type Config struct {
 	Data  DataConfig  `toml:"data"`
 	Model ModelConfig `toml:"model"`
 	Train TrainConfig `toml:"train"`
+	CLQ   CLQConfig   `toml:"clq"`
 	Run   RunConfig   `toml:"run"`
 
 	// Path is the file the configuration was read from.
@@ -48,10 +51,19 @@ type Config struct {
 	Raw []byte `toml:"-"`
 }
 
-// DataConfig names the dataset folder and, for MSAM, the synonyms file.
+// DataConfig names the dataset folder, for MSAM the synonyms file, and
+// optionally code embeddings for the labels.
 type DataConfig struct {
 	Dataset  string `toml:"dataset"`
 	Synonyms string `toml:"synonyms"`
+	// CodeEmbeddings is a Med2Vec .npz or a hierarchy-embedding JSON file
+	// whose code vectors reach the LAAT or MSAM label representations
+	// through a learned projection (heads.CodeProjection).
+	CodeEmbeddings string `toml:"code_embeddings"`
+	// CodeEmbeddingSet names the set of a JSON file with several.
+	CodeEmbeddingSet string `toml:"code_embedding_set"`
+	// CodeEmbeddingBias adds Med2Vec's b_emb (the reference's ablation).
+	CodeEmbeddingBias bool `toml:"code_embedding_bias"`
 }
 
 // ModelConfig selects the encoder, head and their options.
@@ -76,6 +88,8 @@ type ModelConfig struct {
 	Scale    bool   `toml:"scale"`
 	Pool     string `toml:"pool"`
 	PerChunk bool   `toml:"per_chunk"`
+	// TuneSynonyms trains an offset of the synonym rows (heads.MSAMConfig.Tune).
+	TuneSynonyms bool `toml:"tune_synonyms"`
 
 	Scratch ScratchConfig `toml:"scratch"`
 }
@@ -107,6 +121,26 @@ type TrainConfig struct {
 	Metric      string  `toml:"metric"`
 	KeepLast    int     `toml:"keep_last"`
 	Seed        uint64  `toml:"seed"`
+	// InitRun starts a new run from a checkpoint of an earlier run (its
+	// model files and weights; the optimizer starts afresh). The [model]
+	// section must equal the earlier run's.
+	InitRun string `toml:"init_run"`
+	// InitCheckpoint is "best" (default), "last" or a checkpoint folder.
+	InitCheckpoint string `toml:"init_checkpoint"`
+}
+
+// CLQConfig turns on the CLQ joint loss (quant/clq): BCE + λ·Huber of an
+// MLP quantifier's estimate of the running bag's prevalences.
+type CLQConfig struct {
+	Enabled bool    `toml:"enabled"`
+	Lambda  float64 `toml:"lambda"`
+	Delta   float64 `toml:"delta"`
+	Hidden  int     `toml:"hidden"`
+	// BagSize 0 draws every bag's size in [1, train documents].
+	BagSize int    `toml:"bag_size"`
+	Seed    uint64 `toml:"seed"`
+	// Quantifier starts the MLP from a file of `icdcode quantify train`.
+	Quantifier string `toml:"quantifier"`
 }
 
 // RunConfig names the run directory.
@@ -131,13 +165,17 @@ func Defaults() Config {
 		// a cap on early stopping with patience 5, lr 2e-5, no warm-up,
 		// 16 documents per update, gradient norm 1.
 		Train: TrainConfig{Epochs: 300, LR: 2e-5, WarmupRatio: 0, WeightDecay: 0, GradAccum: 16, ClipNorm: 1,
-			Patience: 5, Metric: "micro_f1", KeepLast: 2, Seed: 42},
+			Patience: 5, Metric: "micro_f1", KeepLast: 2, Seed: 42, InitCheckpoint: "best"},
+		// The reference's CLQ settings (msam-reference §6, config.py).
+		CLQ: CLQConfig{Lambda: 100, Delta: 0.5, Hidden: 32, Seed: 888},
 	}
 }
 
 // metricNames are the keys the dev evaluation returns, plus the trainer's own
-// train_loss; metric must be one of them.
-var metricNames = []string{"train_loss", "micro_f1", "macro_f1", "micro_precision", "micro_recall", "micro_auc", "macro_auc", "p_at_5", "p_at_8"}
+// train_loss; metric must be one of them. mean_ece is the mean over labels of
+// the per-label ECE (20 equal-width bins), the reference's CLQ selection
+// metric over all labels rather than its first 50.
+var metricNames = []string{"train_loss", "mean_ece", "micro_f1", "macro_f1", "micro_precision", "micro_recall", "micro_auc", "macro_auc", "p_at_5", "p_at_8"}
 
 // LoadConfig reads a TOML configuration strictly: unknown keys and wrongly
 // typed values are errors naming the key and the file. Relative paths are
@@ -152,7 +190,13 @@ func LoadConfig(path string) (*Config, error) {
 	abs := tomlfile.Resolver(path)
 	cfg.Data.Dataset = abs(cfg.Data.Dataset)
 	cfg.Data.Synonyms = abs(cfg.Data.Synonyms)
+	cfg.Data.CodeEmbeddings = abs(cfg.Data.CodeEmbeddings)
 	cfg.Run.Dir = abs(cfg.Run.Dir)
+	cfg.Train.InitRun = abs(cfg.Train.InitRun)
+	cfg.CLQ.Quantifier = abs(cfg.CLQ.Quantifier)
+	if c := cfg.Train.InitCheckpoint; c != "best" && c != "last" {
+		cfg.Train.InitCheckpoint = abs(c)
+	}
 	if dir, ok := strings.CutPrefix(cfg.Model.Source, "hf:"); ok {
 		cfg.Model.Source = "hf:" + abs(dir)
 	}
@@ -170,10 +214,12 @@ func (c *Config) validate() error {
 		return errors.New("data.dataset is required")
 	case c.Run.Dir == "":
 		return errors.New("run.dir is required")
-	case c.Model.Head == classifier.HeadMSAM && c.Data.Synonyms == "":
+	case c.Model.Head == classifier.HeadMSAM && c.Data.Synonyms == "" && c.Train.InitRun == "":
 		return errors.New(`data.synonyms is required for model.head = "msam"`)
 	case c.Model.Source != "scratch" && !strings.HasPrefix(c.Model.Source, "hf:"):
 		return fmt.Errorf(`model.source = %q, want "scratch" or "hf:DIR"`, c.Model.Source)
+	case c.Data.CodeEmbeddings != "" && c.Model.Head == classifier.HeadCLS:
+		return fmt.Errorf(`data.code_embeddings needs model.head = %q or %q`, classifier.HeadLAAT, classifier.HeadMSAM)
 	case c.Model.Pool != string(heads.PoolMean) && c.Model.Pool != string(heads.PoolMax):
 		return fmt.Errorf("model.pool = %q, want %q or %q", c.Model.Pool, heads.PoolMean, heads.PoolMax)
 	case c.Train.Epochs < 1:
@@ -182,6 +228,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.lr = %g, want > 0", c.Train.LR)
 	case c.Train.GradAccum < 1:
 		return fmt.Errorf("train.grad_accum = %d, want ≥ 1", c.Train.GradAccum)
+	case c.CLQ.Quantifier != "" && !c.CLQ.Enabled:
+		return errors.New("clq.quantifier is set but clq.enabled is false")
 	}
 	known := false
 	for _, m := range metricNames {
@@ -202,12 +250,23 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// higherIsBetter tells the direction of a selection metric.
+func higherIsBetter(metric string) bool {
+	return metric != "train_loss" && metric != "mean_ece"
+}
+
+// clq returns the quant/clq configuration of the [clq] section.
+func (c *Config) clq() clq.Config {
+	q := c.CLQ
+	return clq.Config{Lambda: q.Lambda, Delta: q.Delta, Hidden: q.Hidden, BagSize: q.BagSize, Seed: q.Seed}
+}
+
 // Classifier returns the classifier configuration the model keys describe.
 func (c *Config) Classifier() classifier.Config {
 	m := c.Model
 	cc := classifier.Config{Encoder: m.Encoder, Head: m.Head, MaxLen: m.MaxLen, Stride: m.Stride, MaxTokens: m.MaxTokens,
 		Window: m.Window, GlobalCLS: m.GlobalCLS, LAATDim: m.LAATDim, Dropout: m.Dropout, Seed: c.Train.Seed,
-		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk}}
+		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk, Tune: m.TuneSynonyms}}
 	if m.Head == classifier.HeadMSAM {
 		cc.M = m.M
 	}

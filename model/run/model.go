@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/nlpodyssey/spago/mat"
 
@@ -28,13 +29,16 @@ import (
 
 // Names inside a run directory.
 const (
-	ConfigFile      = "config.toml"
-	ModelFile       = "model.json"
-	LabelsFile      = "labels.txt"
-	TokenizerDir    = "tokenizer"
-	EncoderDir      = "encoder"
-	SynonymsFile    = "synonyms.safetensors"
-	CheckpointsDir  = "checkpoints"
+	ConfigFile     = "config.toml"
+	ModelFile      = "model.json"
+	LabelsFile     = "labels.txt"
+	TokenizerDir   = "tokenizer"
+	EncoderDir     = "encoder"
+	SynonymsFile   = "synonyms.safetensors"
+	CheckpointsDir = "checkpoints"
+	// InitDir holds the starting weights of a run begun from another
+	// run's checkpoint (train.init_run), as a copy of that checkpoint.
+	InitDir         = "init"
 	synonymsTensor  = "synonyms"
 	modelFileFormat = 1
 )
@@ -73,6 +77,11 @@ func saveModel(dir string, cfg *Config, info modelInfo, c *classifier.Classifier
 	}
 	if err := dataset.WriteLabels(filepath.Join(dir, LabelsFile), c.Labels); err != nil {
 		return err
+	}
+	if c.CodeEmbeddings != nil {
+		if err := saveCodeEmbeddings(dir, c.CodeEmbeddings); err != nil {
+			return err
+		}
 	}
 	if c.Synonyms != nil {
 		shape := c.Synonyms.Shape()
@@ -130,7 +139,43 @@ func LoadModel(dir string) (*Model, error) {
 			return nil, err
 		}
 	}
-	return &Model{Dir: dir, Classifier: c, Tokenizer: tok, Labels: labels, info: info}, nil
+	if cc.CodeDim > 0 {
+		e, err := loadCodeEmbeddings(dir, len(labels), cc.CodeDim)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", dir, err)
+		}
+		if err := c.SetCodeEmbeddings(e); err != nil {
+			return nil, fmt.Errorf("run %s: %w", dir, err)
+		}
+	}
+	m := &Model{Dir: dir, Classifier: c, Tokenizer: tok, Labels: labels, info: info}
+	if _, err := os.Stat(filepath.Join(dir, InitDir)); err == nil {
+		if err := m.LoadCheckpoint(filepath.Join(dir, InitDir)); err != nil {
+			return nil, fmt.Errorf("run %s: starting weights: %w", dir, err)
+		}
+	}
+	return m, nil
+}
+
+// copyCheckpoint copies the checkpoint folder src to dst (atomically per
+// file, MANIFEST.json last so that an interrupted copy fails its check).
+func copyCheckpoint(src, dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{"state.json", "weights.bin", "MANIFEST.json"} {
+		raw, err := os.ReadFile(filepath.Join(src, name))
+		if err != nil {
+			return fmt.Errorf("checkpoint %s: %w", src, err)
+		}
+		if err := fileio.WriteAtomic(filepath.Join(dst, name), func(w io.Writer) error {
+			_, err := w.Write(raw)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // msamFromSaved builds an MSAM classifier over the saved synonym matrix.
@@ -138,19 +183,10 @@ func LoadModel(dir string) (*Model, error) {
 // Predict does not have; so the classifier is built with the LAAT head (which
 // shares New's checks, defaults and LE conversion) and its head replaced.
 func msamFromSaved(dir string, cc classifier.Config, enc *encoder.Encoder[float32], tok *tokenizer.Tokenizer, labels []string) (*classifier.Classifier[float32], error) {
-	path := filepath.Join(dir, SynonymsFile)
-	st, err := hf.OpenSafetensors(path)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", dir, err)
-	}
-	defer st.Close()
-	t, err := st.Load(synonymsTensor)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", path, err)
-	}
 	d := enc.Config.HiddenSize
-	if len(t.Shape) != 2 || t.Shape[0] != len(labels)*cc.M || t.Shape[1] != d {
-		return nil, fmt.Errorf("run %s: tensor %q has shape %v, want [%d %d] (%d labels × m %d, hidden %d)", path, synonymsTensor, t.Shape, len(labels)*cc.M, d, len(labels), cc.M, d)
+	t, err := loadTensor(filepath.Join(dir, SynonymsFile), synonymsTensor, len(labels)*cc.M, d)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w (%d labels × m %d, hidden %d)", dir, err, len(labels), cc.M, d)
 	}
 	other := cc
 	other.Head, other.M = classifier.HeadLAAT, 0
@@ -220,7 +256,16 @@ func (m *Model) LoadCheckpoint(ckpt string) error {
 	if err != nil {
 		return err
 	}
-	if len(ps) != len(st.Params) {
+	// A CLQ run's checkpoints end with its quantifier's parameters (clq.*),
+	// which the classifier does not use.
+	extra := st.Params[min(len(ps), len(st.Params)):]
+	for _, s := range extra {
+		if !strings.HasPrefix(s.Name, "clq.") {
+			extra = nil
+			break
+		}
+	}
+	if len(ps)+len(extra) != len(st.Params) {
 		return fmt.Errorf("checkpoint %s has %d parameters, the run's model %d: another model", ckpt, len(st.Params), len(ps))
 	}
 	total := 0
@@ -230,6 +275,9 @@ func (m *Model) LoadCheckpoint(ckpt string) error {
 			return fmt.Errorf("checkpoint %s: parameter %d is %s (%d×%d), the model has %s (%d×%d)", ckpt, i, s.Name, s.Rows, s.Cols, p.Name, sh[0], sh[1])
 		}
 		total += sh[0] * sh[1]
+	}
+	for _, s := range extra {
+		total += s.Rows * s.Cols
 	}
 	if len(data) != 4*total {
 		return fmt.Errorf("checkpoint file %s holds %d bytes, the parameters need %d", wpath, len(data), 4*total)

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nlpodyssey/spago/mat"
+
 	"github.com/icdcode/icdcode/data/dataset"
 	"github.com/icdcode/icdcode/data/synonyms"
 	"github.com/icdcode/icdcode/model/classifier"
@@ -19,7 +21,9 @@ import (
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/icdcode/icdcode/model/tokenizer"
 	"github.com/icdcode/icdcode/model/train"
+	"github.com/icdcode/icdcode/quant/clq"
 	"github.com/icdcode/icdcode/quant/metrics"
+	"github.com/icdcode/icdcode/quant/quantify"
 )
 
 // TrainOptions are the per-invocation settings of Train.
@@ -71,6 +75,10 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 			return nil, fmt.Errorf("run %s has %d labels, dataset %s has %d (or another order): not the run's dataset", dir, len(m.Labels), ds.Dir, len(ds.Labels))
 		}
 		want := cfg.Classifier()
+		if cfg.Data.CodeEmbeddings != "" {
+			// The width comes from the file, read when the run began.
+			want.CodeDim = m.info.Classifier.CodeDim
+		}
 		if got := m.info.Classifier; !sameClassifier(got, want) {
 			return nil, fmt.Errorf("run %s was started with model settings %+v, %s now gives %+v: resume needs the same [model] section", dir, got, cfg.Path, want)
 		}
@@ -100,6 +108,16 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 	if err != nil {
 		return nil, err
 	}
+	var quant *clq.Loss[float32]
+	if cfg.CLQ.Enabled {
+		if quant, err = newCLQ(cfg, len(m.Labels), len(trainDocs)); err != nil {
+			return nil, err
+		}
+		if err := tm.SetCLQ(quant); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(logw, "CLQ joint loss: λ %g, δ %g, MLP hidden %d, bag size %s\n", cfg.CLQ.Lambda, cfg.CLQ.Delta, quant.Config().Hidden, bagSizeText(cfg.CLQ.BagSize, len(trainDocs)))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopped := false
@@ -107,18 +125,18 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 	tcfg := train.Config{
 		Dir: filepath.Join(dir, CheckpointsDir), Epochs: tc.Epochs, LR: tc.LR, WarmupRatio: tc.WarmupRatio,
 		WeightDecay: tc.WeightDecay, GradAccum: tc.GradAccum, ClipNorm: tc.ClipNorm,
-		Metric: tc.Metric, HigherIsBetter: tc.Metric != "train_loss", Patience: tc.Patience, KeepLast: tc.KeepLast,
+		Metric: tc.Metric, HigherIsBetter: higherIsBetter(tc.Metric), Patience: tc.Patience, KeepLast: tc.KeepLast,
 		Seed: tc.Seed, Progress: logw,
 	}
 	done := 0
 	tcfg.Evaluate = func(epoch int) (map[string]float64, error) {
 		res := map[string]float64{}
 		if len(devDocs) > 0 {
-			rep, err := evaluate(m, k, devEx)
+			rep, cal, err := evaluate(m, k, devEx)
 			if err != nil {
 				return nil, err
 			}
-			res = devMetrics(rep)
+			res = devMetrics(rep, cal)
 			fmt.Fprintf(logw, "epoch %d dev: micro-F1 %.4f macro-F1 %.4f\n", epoch, rep.MicroF1, rep.MacroF1MeanOfLabelF1)
 		}
 		done++
@@ -153,12 +171,58 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 	if err != nil {
 		return nil, err
 	}
+	if quant != nil {
+		// The quantifier trained jointly, after the last epoch, in
+		// `icdcode quantify`'s file format.
+		if err := quant.Quantifier().Save(filepath.Join(dir, CLQQuantifierFile)); err != nil {
+			return nil, err
+		}
+	}
 	return &TrainResult{Dir: dir, Result: res}, nil
+}
+
+// CLQQuantifierFile is the CLQ run's MLP quantifier (quant/quantify format).
+const CLQQuantifierFile = "clq-mlp.json"
+
+// newCLQ builds the CLQ term of cfg for the given label and training-set
+// sizes, from clq.quantifier when set.
+func newCLQ(cfg *Config, labels, trainDocs int) (*clq.Loss[float32], error) {
+	qc := cfg.clq()
+	if cfg.CLQ.Quantifier == "" {
+		q, err := clq.New[float32](qc, labels, trainDocs)
+		if err != nil {
+			return nil, fmt.Errorf("[clq] in %s: %w", cfg.Path, err)
+		}
+		return q, nil
+	}
+	mlp, err := quantify.LoadMLP(cfg.CLQ.Quantifier)
+	if err != nil {
+		return nil, fmt.Errorf("clq.quantifier (%s): %w", cfg.Path, err)
+	}
+	if mlp.L != labels {
+		return nil, fmt.Errorf("clq.quantifier %s has %d labels, the run %d", cfg.CLQ.Quantifier, mlp.L, labels)
+	}
+	qc.Hidden = mlp.H
+	q, err := clq.FromQuantifier[float32](qc, mlp, trainDocs)
+	if err != nil {
+		return nil, fmt.Errorf("clq.quantifier %s: %w", cfg.CLQ.Quantifier, err)
+	}
+	return q, nil
+}
+
+func bagSizeText(size, n int) string {
+	if size > 0 {
+		return fmt.Sprint(size)
+	}
+	return fmt.Sprintf("drawn in [1, %d] per bag", n)
 }
 
 // newModel builds the tokenizer, encoder and classifier of a new run and
 // writes the run directory's model files.
 func newModel(cfg *Config, ds *dataset.Dataset, trainDocs []dataset.Doc, logw io.Writer) (*Model, error) {
+	if cfg.Train.InitRun != "" {
+		return modelFromRun(cfg, ds, trainDocs, logw)
+	}
 	var syn [][]string
 	if cfg.Model.Head == classifier.HeadMSAM {
 		sel, err := synonyms.ReadSelections(cfg.Data.Synonyms, ds.Labels, cfg.Model.M)
@@ -205,9 +269,24 @@ func newModel(cfg *Config, ds *dataset.Dataset, trainDocs []dataset.Doc, logw io
 			return nil, fmt.Errorf("model.scratch: %w", err)
 		}
 	}
-	c, err := classifier.New(cfg.Classifier(), enc, tok, ds.Labels, syn)
+	cc := cfg.Classifier()
+	var codeEmb *mat.Dense[float32]
+	if path := cfg.Data.CodeEmbeddings; path != "" {
+		e, matched, err := labelCodeEmbeddings(path, cfg.Data.CodeEmbeddingSet, cfg.Data.CodeEmbeddingBias, ds.Labels)
+		if err != nil {
+			return nil, fmt.Errorf("data.code_embeddings (%s): %w", cfg.Path, err)
+		}
+		codeEmb, cc.CodeDim = e, e.Shape()[1]
+		fmt.Fprintf(logw, "code embeddings: %d of %d labels have a vector of %d values in %s; the others keep their own representation\n", matched, len(ds.Labels), cc.CodeDim, path)
+	}
+	c, err := classifier.New(cc, enc, tok, ds.Labels, syn)
 	if err != nil {
 		return nil, fmt.Errorf("[model] in %s: %w", cfg.Path, err)
+	}
+	if codeEmb != nil {
+		if err := c.SetCodeEmbeddings(codeEmb); err != nil {
+			return nil, fmt.Errorf("data.code_embeddings (%s): %w", cfg.Path, err)
+		}
 	}
 	info := modelInfo{Format: modelFileFormat, Classifier: c.Config, Source: cfg.Model.Source, Dataset: ds.Dir, TrainDocs: len(trainDocs)}
 	if err := os.MkdirAll(cfg.Run.Dir, 0o755); err != nil {
@@ -222,6 +301,53 @@ func newModel(cfg *Config, ds *dataset.Dataset, trainDocs []dataset.Doc, logw io
 	// Rebuild from the files just written, so that a first run and a
 	// resumed one start from exactly the same model (notably the
 	// float32 synonym matrix read back).
+	return LoadModel(cfg.Run.Dir)
+}
+
+// modelFromRun starts a new run from a checkpoint of train.init_run: the
+// earlier run's model files are written into the new run directory
+// (tokenizer, initial encoder, labels, synonym matrix, code embeddings) and
+// the checkpoint's weights are copied into InitDir, which LoadModel applies,
+// so that the new run is self-contained and its resume, test and predict
+// rebuild the same starting point.
+func modelFromRun(cfg *Config, ds *dataset.Dataset, trainDocs []dataset.Doc, logw io.Writer) (*Model, error) {
+	src, err := LoadModel(cfg.Train.InitRun)
+	if err != nil {
+		return nil, fmt.Errorf("train.init_run (%s): %w", cfg.Path, err)
+	}
+	if !slices.Equal(src.Labels, ds.Labels) {
+		return nil, fmt.Errorf("train.init_run %s has %d labels, dataset %s has %d (or another order)", src.Dir, len(src.Labels), ds.Dir, len(ds.Labels))
+	}
+	want := cfg.Classifier()
+	want.CodeDim = src.info.Classifier.CodeDim
+	if !sameClassifier(src.info.Classifier, want) {
+		return nil, fmt.Errorf("train.init_run %s was trained with model settings %+v, %s gives %+v: copy its [model] section", src.Dir, src.info.Classifier, cfg.Path, want)
+	}
+	ckpt, err := ResolveCheckpoint(src.Dir, cfg.Train.InitCheckpoint)
+	if err != nil {
+		return nil, fmt.Errorf("train.init_checkpoint: %w", err)
+	}
+	if err := src.LoadCheckpoint(ckpt); err != nil {
+		return nil, err
+	}
+	initial, err := encoder.Load[float32](filepath.Join(src.Dir, EncoderDir))
+	if err != nil {
+		return nil, err
+	}
+	info := src.info
+	info.Dataset, info.TrainDocs = ds.Dir, len(trainDocs)
+	if err := os.MkdirAll(cfg.Run.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	err = saveModel(cfg.Run.Dir, cfg, info, src.Classifier, src.Tokenizer, initial)
+	if err == nil {
+		err = copyCheckpoint(ckpt, filepath.Join(cfg.Run.Dir, InitDir))
+	}
+	if err != nil {
+		os.RemoveAll(cfg.Run.Dir)
+		return nil, err
+	}
+	fmt.Fprintf(logw, "run %s starts from %s\n", cfg.Run.Dir, ckpt)
 	return LoadModel(cfg.Run.Dir)
 }
 
@@ -247,13 +373,20 @@ func readDocs(ds *dataset.Dataset, split string) ([]dataset.Doc, error) {
 	return out, nil
 }
 
-// evaluate predicts every example and scores the predictions.
-func evaluate(m *Model, k kernels.Kernels[float32], ex *classifier.Examples) (*metrics.Report, error) {
+// evaluate predicts every example and scores the predictions and their
+// calibration.
+func evaluate(m *Model, k kernels.Kernels[float32], ex *classifier.Examples) (*metrics.Report, *metrics.Calibration, error) {
 	probs, err := m.predictAll(k, ex.IDs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return metrics.Evaluate(probs, targets64(ex), metrics.Options{})
+	y := targets64(ex)
+	rep, err := metrics.Evaluate(probs, y, metrics.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	cal, err := metrics.Calibrate(probs, y, metrics.DefaultECEBins, metrics.EqualWidth)
+	return rep, cal, err
 }
 
 func (m *Model) predictAll(k kernels.Kernels[float32], ids [][]int) ([][]float64, error) {
@@ -281,8 +414,9 @@ func targets64(ex *classifier.Examples) [][]float64 {
 
 // devMetrics flattens a report into the trainer's metric map; undefined
 // AUCs are left out rather than sent as NaN, which the trainer refuses.
-func devMetrics(r *metrics.Report) map[string]float64 {
+func devMetrics(r *metrics.Report, cal *metrics.Calibration) map[string]float64 {
 	out := map[string]float64{
+		"mean_ece": cal.MeanLabelECE,
 		"micro_f1": r.MicroF1, "macro_f1": r.MacroF1MeanOfLabelF1,
 		"micro_precision": r.MicroPrecision, "micro_recall": r.MicroRecall,
 	}

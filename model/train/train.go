@@ -78,6 +78,16 @@ type Model interface {
 	Loss(i int, rng *rand.Rand) (mat.Tensor, error)
 }
 
+// EpochStarter is implemented by models whose loss keeps state across
+// documents within an epoch (CLQ's running bag): StartEpoch is called with
+// the 0-based epoch before its first document. Such state must be a
+// function of the epoch and the documents seen in it, never of earlier
+// epochs, so that a run resumed at an epoch boundary matches one that was
+// not interrupted (checkpoints are written at epoch ends).
+type EpochStarter interface {
+	StartEpoch(epoch int)
+}
+
 // Config sets up a run. Zero values get the defaults noted.
 type Config struct {
 	Dir    string // run directory: checkpoints and train.jsonl
@@ -355,6 +365,9 @@ func (t *Trainer) TrainEpoch(ctx context.Context) error {
 	}
 	rep.Start(fmt.Sprintf("epoch %d/%d", epoch, t.cfg.Epochs))
 	order := Order(t.cfg.Seed, t.st.Epoch, t.n)
+	if es, ok := t.model.(EpochStarter); ok {
+		es.StartEpoch(t.st.Epoch)
+	}
 	var lossSum float64
 	inGroup := 0
 	for pos, doc := range order {

@@ -108,6 +108,17 @@ func newMLP(l, h int, rng *rand.Rand) *MLP {
 	return m
 }
 
+// NewMLP returns an untrained MLP quantifier initialised exactly as
+// TrainMLP initialises it with the same seed (torch.nn.Linear's default),
+// for callers that train the network elsewhere (quant/clq trains it jointly
+// with the classifier and saves it back in this package's format).
+func NewMLP(labels, hidden int, seed uint64) (*MLP, error) {
+	if labels < 1 || hidden < 1 {
+		return nil, fmt.Errorf("quantify: new MLP: %d labels and %d hidden units, want ≥ 1 each", labels, hidden)
+	}
+	return newMLP(labels, hidden, rand.New(rand.NewPCG(seed, mlpStream))), nil
+}
+
 func (m *MLP) Name() string { return "MLP" }
 func (m *MLP) Labels() int  { return m.L }
 
