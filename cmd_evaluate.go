@@ -17,6 +17,10 @@ func runTest(args []string) error {
 	cfgPath := fs.String("c", "", "TOML config file of the run")
 	ck := fs.String("checkpoint", "best", `"best", "last" or a checkpoint folder`)
 	split := fs.String("split", "test", "dev or test")
+	mode := fs.String("threshold-mode", "fixed", "fixed, global_dev (one threshold tuned for micro-F1) or per_label_dev (one per label)")
+	threshold := fs.Float64("threshold", 0.5, "the fixed threshold")
+	temp := fs.Bool("temperature", false, "fit a temperature on the tuning split and rescale the probabilities (calibration)")
+	tune := fs.String("tune-split", "dev", "split the tuned thresholds and the temperature are fitted on: dev or train")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -27,7 +31,8 @@ func runTest(args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := runs.Test(cfg, runs.TestOptions{Checkpoint: *ck, Split: *split, Log: os.Stderr})
+	res, err := runs.Test(cfg, runs.TestOptions{Checkpoint: *ck, Split: *split,
+		ThresholdMode: metrics.ThresholdMode(*mode), Threshold: *threshold, Temperature: *temp, TuneSplit: *tune, Log: os.Stderr})
 	if err != nil {
 		return err
 	}
@@ -58,5 +63,17 @@ func printReport(w io.Writer, r *metrics.Report) {
 	}
 	if r.Calibration != nil {
 		row("ECE (pooled)", fmt.Sprintf("%.4f", r.Calibration.PooledECE))
+		row("ECE (label mean)", fmt.Sprintf("%.4f", r.Calibration.MeanLabelECE))
+	}
+	th := string(r.ThresholdMode)
+	if r.GlobalThreshold != nil {
+		th += fmt.Sprintf(" %.4f", *r.GlobalThreshold)
+	}
+	row("threshold", th)
+	if r.Temperature != nil {
+		row("temperature", fmt.Sprintf("%.4f", *r.Temperature))
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 }

@@ -239,3 +239,37 @@ func TestTrainCodeEmbeddings(t *testing.T) {
 		t.Error("a refused run left its directory behind")
 	}
 }
+
+// `icdcode test` tunes thresholds and a temperature on another split and
+// warns when they are tuned on the split it evaluates.
+func TestTestThresholdsAndTemperature(t *testing.T) {
+	dir := demoDir(t)
+	cfg := tinyConfig(t, dir, "cls.toml", "cls", "run-cls", "")
+	cli(t, false, "train", "-c", cfg)
+	metricsOf := func(split string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal(readFile(t, filepath.Join(dir, "run-cls", "metrics-"+split+".json")), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	cli(t, false, "test", "-c", cfg, "--split", "test", "--threshold-mode", "global_dev", "--temperature")
+	m := metricsOf("test")
+	if m["threshold_mode"] != "global_dev" || m["temperature"] == nil || m["global_threshold"] == nil {
+		t.Errorf("tuned test: threshold_mode %v, temperature %v, global_threshold %v", m["threshold_mode"], m["temperature"], m["global_threshold"])
+	}
+	if ws, _ := m["warnings"].([]any); strings.Contains(fmt.Sprint(ws), "optimistic") {
+		t.Errorf("tuned on dev, evaluated on test, yet warned: %v", ws)
+	}
+	cli(t, false, "test", "-c", cfg, "--split", "dev", "--threshold-mode", "per_label_dev")
+	if ws, _ := metricsOf("dev")["warnings"].([]any); !strings.Contains(fmt.Sprint(ws), "optimistic") {
+		t.Errorf("tuned and evaluated on dev without a warning: %v", ws)
+	}
+	cli(t, false, "test", "-c", cfg, "--split", "dev", "--threshold-mode", "global_dev", "--tune-split", "train")
+	if ws, _ := metricsOf("dev")["warnings"].([]any); strings.Contains(fmt.Sprint(ws), "optimistic") {
+		t.Errorf("tuned on train, evaluated on dev, yet warned: %v", ws)
+	}
+	if msg := cli(t, true, "test", "-c", cfg, "--threshold-mode", "global_dev", "--tune-split", "test"); !strings.Contains(msg, "tune split") {
+		t.Errorf("bad tune split: %q", msg)
+	}
+}

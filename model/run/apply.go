@@ -25,7 +25,20 @@ type TestOptions struct {
 	Checkpoint string
 	// Split is "dev" or "test" (default).
 	Split string
-	Log   io.Writer
+	// Threshold is the fixed decision threshold (0: 0.5) of ThresholdMode
+	// "fixed" (default); "global_dev" and "per_label_dev" tune thresholds
+	// for F1 on the predictions of TuneSplit.
+	ThresholdMode metrics.ThresholdMode
+	Threshold     float64
+	// Temperature fits a temperature on TuneSplit and rescales the
+	// probabilities with it before anything else (quant/metrics).
+	Temperature bool
+	// TuneSplit is the split the tuned thresholds and the temperature are
+	// fitted on: "dev" (default) or "train". Tuning on the split that is
+	// evaluated gives optimistic numbers; Test says so in the report's
+	// warnings.
+	TuneSplit string
+	Log       io.Writer
 }
 
 // TestResult names Test's outputs.
@@ -91,9 +104,35 @@ func Test(cfg *Config, opt TestOptions) (*TestResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := metrics.Evaluate(probs, targets64(ex), metrics.Options{})
+	mopt := metrics.Options{Mode: opt.ThresholdMode, Threshold: opt.Threshold, Temperature: opt.Temperature}
+	tuneSplit := cmp.Or(opt.TuneSplit, "dev")
+	if mopt.Mode != "" && mopt.Mode != metrics.FixedThreshold || mopt.Temperature {
+		if tuneSplit != "dev" && tuneSplit != "train" {
+			return nil, fmt.Errorf("tune split %q, want dev or train", tuneSplit)
+		}
+		tdocs, err := readDocs(ds, tuneSplit)
+		if err != nil {
+			return nil, err
+		}
+		if len(tdocs) == 0 {
+			return nil, fmt.Errorf("dataset %s has no %s documents to tune thresholds or the temperature on", ds.Dir, tuneSplit)
+		}
+		tex, err := classifier.Prepare(m.Tokenizer, tdocs, m.Labels)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(logw, "predicting %d %s documents to tune on\n", len(tdocs), tuneSplit)
+		if mopt.DevProbs, err = m.predictAll(kernels.CPU[float32](), tex.IDs); err != nil {
+			return nil, err
+		}
+		mopt.DevTargets = targets64(tex)
+	}
+	rep, err := metrics.Evaluate(probs, targets64(ex), mopt)
 	if err != nil {
 		return nil, err
+	}
+	if mopt.DevProbs != nil && tuneSplit == split {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("thresholds or temperature were tuned on the evaluated split (%s): the numbers are optimistic", split))
 	}
 	res := &TestResult{Report: rep, Checkpoint: ck,
 		Predictions: filepath.Join(cfg.Run.Dir, "predictions-"+split+".jsonl"),
