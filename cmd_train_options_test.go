@@ -96,6 +96,15 @@ func TestTrainCLQ(t *testing.T) {
 		t.Errorf("CLQ quantifier is %d→%d, want %d labels, hidden 8", mlp.L, mlp.H, nLabels)
 	}
 	cli(t, false, "test", "-c", straight, "--split", "test")
+	// quantify compares the jointly trained quantifier with the others.
+	cli(t, false, "test", "-c", straight, "--split", "dev")
+	qcfg := quantConfig(t, dir, "quant.toml", "run-clq", "")
+	writeFile(t, qcfg, strings.Replace(string(readFile(t, qcfg)), "max_size = 40", "max_size = 10", 1))
+	cli(t, false, "quantify", "train", "-c", qcfg)
+	cli(t, false, "quantify", "test", "-c", qcfg)
+	if table := string(readFile(t, filepath.Join(runDir, "quant", "quantification-test.json"))); !strings.Contains(table, "CLQ-MLP") {
+		t.Errorf("the quantification table lacks the CLQ quantifier: %.300s", table)
+	}
 
 	plain := tinyConfig(t, dir, "plain.toml", "msam", "run-plain", "")
 	cli(t, false, "train", "-c", plain)

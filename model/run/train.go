@@ -24,6 +24,7 @@ import (
 	"github.com/icdcode/icdcode/quant/clq"
 	"github.com/icdcode/icdcode/quant/metrics"
 	"github.com/icdcode/icdcode/quant/quantify"
+	"github.com/icdcode/icdcode/quant/quantrun"
 )
 
 // TrainOptions are the per-invocation settings of Train.
@@ -181,8 +182,9 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 	return &TrainResult{Dir: dir, Result: res}, nil
 }
 
-// CLQQuantifierFile is the CLQ run's MLP quantifier (quant/quantify format).
-const CLQQuantifierFile = "clq-mlp.json"
+// CLQQuantifierFile is the CLQ run's MLP quantifier (quant/quantify
+// format), which `icdcode quantify test` adds to its comparison.
+const CLQQuantifierFile = quantrun.CLQFile
 
 // newCLQ builds the CLQ term of cfg for the given label and training-set
 // sizes, from clq.quantifier when set.

@@ -171,6 +171,18 @@ func Test(cfg *Config, split string, log io.Writer) (*TestResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	clq := filepath.Join(cfg.RunDir, CLQFile)
+	if _, err := os.Stat(clq); err == nil {
+		// A CLQ run's jointly trained quantifier joins the comparison.
+		m, err := quantify.LoadMLP(clq)
+		if err != nil {
+			return nil, err
+		}
+		if m.L != len(sp.Labels) {
+			return nil, fmt.Errorf("%s has %d labels, the run %d", clq, m.L, len(sp.Labels))
+		}
+		qs = append(qs, renamed{m, "CLQ-MLP"})
+	}
 	fmt.Fprintf(log, "comparing %d quantifiers on %d %s bags\n", len(qs), len(bags), split)
 	table, err := quantify.Compare(qs, sp.Probs, sp.Targets, bags)
 	if err != nil {
@@ -182,6 +194,18 @@ func Test(cfg *Config, split string, log io.Writer) (*TestResult, error) {
 	}
 	return &TestResult{Split: split, Table: table, Path: path}, nil
 }
+
+// CLQFile is the quantifier a CLQ training run saves in its run directory
+// (model/run), trained jointly with the classifier.
+const CLQFile = "clq-mlp.json"
+
+// renamed gives a quantifier another name in the comparison table.
+type renamed struct {
+	quantify.Quantifier
+	name string
+}
+
+func (r renamed) Name() string { return r.name }
 
 // LoadQuantifiers reads the quantifiers Train saved in dir, in the order of
 // the comparison table: Constant, CC, PCC, ACC, PACC, MLP.
