@@ -202,3 +202,82 @@ func TestEmbedConfigsShipped(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbedRecallResumeSynthea trains Med2Vec with held-out patients through
+// the CLI, scores them with `embed eval` (no grouper: recall only, since
+// Synthea's SNOMED codes have no CCS category) and checks that --resume
+// from the final checkpoint rewrites the same model.
+func TestEmbedRecallResumeSynthea(t *testing.T) {
+	dir := filepath.Dir(shareddata.Path(t, "synthea", "conditions.csv"))
+	shareddata.Path(t, "synthea", "encounters.csv")
+	cfg := writeEmbedConfig(t, `out_dir = "out"
+[input]
+kind = "synthea"
+dir = "`+dir+`"
+[med2vec]
+emb_size = 8
+visit_size = 8
+batch_size = 100
+epochs = 2
+[eval]
+embeddings = "out/med2vec.npz"
+heldout_fraction = 0.2
+heldout_seed = 3
+recall_k = [5, 30]
+`)
+	runCLI(t, "embed", "med2vec", "-c", cfg)
+	out := filepath.Join(filepath.Dir(cfg), "out")
+	first, err := os.ReadFile(filepath.Join(out, embedrun.Med2VecNPZ))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, "embed", "eval", "-c", cfg)
+	raw, err := os.ReadFile(filepath.Join(out, embedrun.EvalJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res embedrun.EvalResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatal(err)
+	}
+	r := res.Recall
+	if r == nil || len(r.Model) != 2 || r.Model[1].K != 30 || r.Pairs < 100 || r.HeldoutPatients != 22 || r.TrainPatients != 88 ||
+		r.Model[1].Recall <= 0 || r.Model[1].Recall > 1 || r.Popularity[1].Recall <= 0 || len(res.Rows) != 0 {
+		t.Fatalf("eval.json: %s", raw)
+	}
+	runCLI(t, "embed", "med2vec", "-c", cfg, "--resume")
+	again, err := os.ReadFile(filepath.Join(out, embedrun.Med2VecNPZ))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, again) {
+		t.Error("--resume from the last checkpoint changed the model")
+	}
+	// Over checkpoints a run must be told to resume or start over.
+	var stderr bytes.Buffer
+	if code := run([]string{"embed", "med2vec", "-c", cfg}, &bytes.Buffer{}, &stderr); code != 1 || !strings.Contains(stderr.String(), "--fresh") {
+		t.Errorf("run over checkpoints: exit %d: %s", code, stderr.String())
+	}
+	runCLI(t, "embed", "med2vec", "-c", cfg, "--fresh")
+}
+
+func TestEmbedConfigHeldoutKeys(t *testing.T) {
+	cfg := writeEmbedConfig(t, `[input]
+kind = "jsonl"
+path = "v.jsonl"
+[eval]
+heldout_fractoin = 0.2
+`)
+	if _, err := embedrun.LoadConfig(cfg); err == nil || !strings.Contains(err.Error(), "eval.heldout_fractoin") {
+		t.Errorf("unknown key: got %v", err)
+	}
+	cfg = writeEmbedConfig(t, `[input]
+kind = "jsonl"
+path = "v.jsonl"
+[eval]
+heldout_fraction = 1
+`)
+	if _, err := embedrun.LoadConfig(cfg); err == nil || !strings.Contains(err.Error(), "heldout_fraction") {
+		t.Errorf("heldout_fraction = 1: got %v", err)
+	}
+}

@@ -39,7 +39,7 @@ var commands = []command{
 	{"report", "write a Markdown report and reliability diagram for a tested run", runReport},
 	{"embed med2vec", "train Med2Vec code embeddings on visits (MIMIC-III, Synthea, JSONL)", runEmbedMed2Vec},
 	{"embed word2vec", "train Word2Vec code embeddings on visits, optionally with CCS/CCSR tokens", runEmbedWord2Vec},
-	{"embed eval", "score code embeddings by k-means against CCS/CCSR categories (NMI, AMI)", runEmbedEval},
+	{"embed eval", "score code embeddings: next-visit Recall@k on held-out patients, k-means NMI/AMI against CCS/CCSR, a 2-D map", runEmbedEval},
 }
 
 // errUsage marks an error already explained by printing usage.

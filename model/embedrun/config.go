@@ -17,7 +17,9 @@ import (
 
 // Config is one embedding config file. Each command reads the sections it
 // needs: med2vec uses input+med2vec, word2vec uses input+word2vec, eval uses
-// eval; out_dir is shared so that eval finds what training wrote.
+// eval (and input for next-visit recall); the held-out split keys of eval
+// are read by training too, and out_dir is shared, so that eval finds what
+// training wrote and scores the patients it did not train on.
 type Config struct {
 	Input    InputConfig    `toml:"input"`
 	Med2Vec  Med2VecConfig  `toml:"med2vec"`
@@ -87,6 +89,15 @@ type EvalConfig struct {
 	Restarts    int    `toml:"restarts"`
 	Seed        uint64 `toml:"seed"`
 	Map         bool   `toml:"map"` // also write map.svg (PCA of the vectors)
+
+	// HeldoutFraction of the patients (chosen by a shuffle seeded with
+	// HeldoutSeed) is kept out of training by `embed med2vec|word2vec` and
+	// scored by next-visit Recall@k for each RecallK, at the end of
+	// training and by `embed eval`. 0 trains on every patient and skips
+	// the recall. The split is by patient, so no patient is on both sides.
+	HeldoutFraction float64 `toml:"heldout_fraction"`
+	HeldoutSeed     uint64  `toml:"heldout_seed"`
+	RecallK         []int   `toml:"recall_k"`
 }
 
 // Defaults returns the configuration every file starts from.
@@ -100,8 +111,9 @@ func Defaults() Config {
 			Labels: true,
 		},
 		Word2Vec: Word2VecConfig{Arch: "skipgram", Dim: 100, Window: 5, Negative: 5, Epochs: 5, Seed: 1, Categories: "none"},
-		Eval:     EvalConfig{K: []int{5, 10, 20, 30}, GrouperKind: "ccs", Restarts: 10, Seed: 1, Map: true},
-		OutDir:   "out",
+		Eval: EvalConfig{K: []int{5, 10, 20, 30}, GrouperKind: "ccs", Restarts: 10, Seed: 1, Map: true,
+			HeldoutSeed: 1, RecallK: []int{5, 10, 20, 30}},
+		OutDir: "out",
 	}
 }
 
@@ -183,6 +195,17 @@ func (c *Config) validate() error {
 	for _, k := range c.Eval.K {
 		if k < 2 {
 			return fmt.Errorf("eval.k %d: must be at least 2", k)
+		}
+	}
+	if h := c.Eval.HeldoutFraction; !(h >= 0 && h < 1) {
+		return fmt.Errorf("eval.heldout_fraction %g: want at least 0 and below 1", h)
+	}
+	if len(c.Eval.RecallK) == 0 {
+		return errors.New("eval.recall_k is empty")
+	}
+	for _, k := range c.Eval.RecallK {
+		if k < 1 {
+			return fmt.Errorf("eval.recall_k %d: must be at least 1", k)
 		}
 	}
 	if c.Eval.Restarts < 1 {

@@ -7,6 +7,9 @@
 // adjusted_mutual_info_score with average_method='arithmetic', the default
 // since 0.22), including their special cases, and are checked against it on
 // fixtures made by scripts/make_cluster_fixtures.py.
+//
+// Recall accumulates Med2Vec's visit-level metric, next-visit Recall@k
+// (recall.go).
 package embeval
 
 import (

@@ -74,6 +74,16 @@
 // which is multi-threaded and deterministic; the sparse parts (multi-hot
 // sums, pair terms) are plain Go loops.
 //
+// # Resume and prediction
+//
+// [TrainWith] hands the whole training state ([State]: parameters, Adadelta
+// accumulators, the generator that draws each epoch's batch order, the
+// epoch) to a hook after every epoch and resumes from it, so that a run
+// stopped after any epoch and resumed gives the same bits as an
+// uninterrupted one; model/embedrun writes it to checkpoint files.
+// [Model.VisitScores] is the visit-level output for one visit, the
+// prediction next-visit Recall@k scores (reference doc §4).
+//
 // # Code vectors
 //
 // [Model.CodeVectors] returns ReLU(W_emb[c]), the vectors the code-level

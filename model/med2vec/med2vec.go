@@ -274,3 +274,115 @@ type EpochStats struct {
 	Batches  int
 	Duration time.Duration
 }
+
+// VisitScores returns the model's visit-level output for one visit, the
+// softmax over the K output codes that the visit objective trains to give
+// the codes of the neighbouring visits (reference doc §1.2):
+//
+//	p = softmax(ReLU([ReLU(x·W_emb + b_emb), demo]·W_hidden + b_hidden)·W_output + b_output)
+//
+// codes are the visit's input code indices (a repeated code counts once, as
+// in the multi-hot x); demo has D values (nil when D = 0). dst, when it has
+// K elements, receives the result.
+func (m *Model) VisitScores(codes []int, demo []float64, dst []float64) ([]float64, error) {
+	if len(demo) != m.D {
+		return nil, fmt.Errorf("med2vec: %d demographic values, model has D = %d", len(demo), m.D)
+	}
+	u := make([]float64, m.E+m.D)
+	copy(u, m.BEmb)
+	seen := make(map[int]bool, len(codes))
+	for _, c := range codes {
+		if c < 0 || c >= m.N {
+			return nil, fmt.Errorf("med2vec: code %d out of range [0, %d)", c, m.N)
+		}
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		for j, w := range m.WEmb[c*m.E : (c+1)*m.E] {
+			u[j] += w
+		}
+	}
+	for j := 0; j < m.E; j++ {
+		u[j] = max(u[j], 0)
+	}
+	copy(u[m.E:], demo)
+	v := make([]float64, m.H)
+	copy(v, m.BHidden)
+	for i, x := range u {
+		if x == 0 {
+			continue
+		}
+		for j, w := range m.WHidden[i*m.H : (i+1)*m.H] {
+			v[j] += x * w
+		}
+	}
+	if len(dst) != m.K {
+		dst = make([]float64, m.K)
+	}
+	copy(dst, m.BOutput)
+	for i, x := range v {
+		if x <= 0 {
+			continue // ReLU
+		}
+		for j, w := range m.WOutput[i*m.K : (i+1)*m.K] {
+			dst[j] += x * w
+		}
+	}
+	// Max-subtracted softmax, as in training.
+	top := math.Inf(-1)
+	for _, z := range dst {
+		top = max(top, z)
+	}
+	var sum float64
+	for j, z := range dst {
+		dst[j] = math.Exp(z - top)
+		sum += dst[j]
+	}
+	for j := range dst {
+		dst[j] /= sum
+	}
+	return dst, nil
+}
+
+// FromTensors rebuilds a model from its six parameters by reference name
+// (as Tensors returns them, or as read back from a .npz), checking that the
+// shapes agree: W_emb N×E, b_emb E, W_hidden (E+D)×H, b_hidden H,
+// W_output H×K, b_output K. The data are copied.
+func FromTensors(ts map[string]Tensor) (*Model, error) {
+	get := func(name string, dims int) (Tensor, error) {
+		t, ok := ts[name]
+		if !ok {
+			return t, fmt.Errorf("med2vec: no %s", name)
+		}
+		n := 1
+		for _, d := range t.Shape {
+			n *= d
+		}
+		if len(t.Shape) != dims || n != len(t.Data) {
+			return t, fmt.Errorf("med2vec: %s has shape %v and %d values", name, t.Shape, len(t.Data))
+		}
+		return t, nil
+	}
+	var (
+		ws  [6]Tensor
+		err error
+	)
+	for i, name := range []string{"W_emb", "b_emb", "W_hidden", "b_hidden", "W_output", "b_output"} {
+		if ws[i], err = get(name, 2-i%2); err != nil {
+			return nil, err
+		}
+	}
+	n, e := ws[0].Shape[0], ws[0].Shape[1]
+	h, k := ws[4].Shape[0], ws[4].Shape[1]
+	d := ws[2].Shape[0] - e
+	if ws[1].Shape[0] != e || d < 0 || ws[2].Shape[1] != h || ws[3].Shape[0] != h || ws[5].Shape[0] != k {
+		return nil, fmt.Errorf("med2vec: inconsistent shapes W_emb %v, b_emb %v, W_hidden %v, b_hidden %v, W_output %v, b_output %v",
+			ws[0].Shape, ws[1].Shape, ws[2].Shape, ws[3].Shape, ws[4].Shape, ws[5].Shape)
+	}
+	m := newModel(n, k, e, h, d)
+	for i, p := range m.params() {
+		copy(p, ws[i].Data)
+	}
+	return m, nil
+}

@@ -1,6 +1,7 @@
 package med2vec
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -18,29 +19,122 @@ const defaultCodeBlock = 128
 
 // Train trains Med2Vec on data and returns the model after the last epoch
 // and the per-epoch mean costs. Progress lines (the reference's
-// "epoch:%d, mean_cost:%f", extended with the cost terms) go to progress
-// when it is not nil.
+// "epoch:%d, mean_cost:%f", extended with the cost terms, rate and time
+// left) go to progress when it is not nil.
 func Train(data Data, cfg Config, progress io.Writer) (*Model, []EpochStats, error) {
+	return TrainWith(data, cfg, TrainOptions{Progress: progress})
+}
+
+// TrainOptions control a training run beyond the model's Config: progress
+// output, resuming from a saved State and a per-epoch hook for checkpoints.
+type TrainOptions struct {
+	Progress io.Writer
+	// Resume, when set, continues the run it was taken from: weights,
+	// Adadelta accumulators, the generator that orders the batches and the
+	// epoch count are restored, so that the remaining epochs give the same
+	// bits as an uninterrupted run. It must come from the same data and
+	// Config (Epochs may differ: Adadelta has no schedule).
+	Resume *State
+	// OnEpoch is called after every completed epoch with the training
+	// state. The State shares the trainer's buffers: it is only valid during
+	// the call, so the hook must write or copy it before returning. An
+	// error stops training and is returned.
+	OnEpoch func(*State) error
+	// StopAfter, when positive, stops once this many epochs are complete
+	// (counting those of a resumed run), as an interrupted run would.
+	StopAfter int
+}
+
+// State is everything a resumed run needs besides the data and Config.
+type State struct {
+	Epoch int    // completed epochs
+	Model *Model // parameters after Epoch epochs
+	// Eg2 and Edx2 are the Adadelta running averages E[g²] and E[Δ²] per
+	// parameter, in Model.Tensors order.
+	Eg2, Edx2 [][]float64
+	// RNG is the PCG generator (MarshalBinary) that draws the next epoch's
+	// batch order.
+	RNG   []byte
+	Stats []EpochStats // per-epoch costs so far
+}
+
+// TrainWith trains as Train does, with resume, per-epoch hook and early stop.
+func TrainWith(data Data, cfg Config, opt TrainOptions) (*Model, []EpochStats, error) {
 	t, err := newTrainer(&data, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	t.m.init(rand.New(t.src))
-	stats, err := t.run(progress)
+	if opt.Resume != nil {
+		if err := t.restore(opt.Resume); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		t.m.init(rand.New(t.src))
+	}
+	stats, err := t.run(opt)
 	if err != nil {
 		return nil, nil, err
 	}
 	return t.m, stats, nil
 }
 
+// state returns the trainer's state (shared buffers, see TrainOptions.OnEpoch).
+func (t *trainer) state(epoch int, stats []EpochStats) (*State, error) {
+	rng, err := t.src.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("med2vec: save generator: %w", err)
+	}
+	return &State{Epoch: epoch, Model: t.m, Eg2: t.eg2, Edx2: t.edx2, RNG: rng, Stats: stats}, nil
+}
+
+// restore loads s into the trainer after checking that it fits the Config.
+func (t *trainer) restore(s *State) error {
+	m := s.Model
+	if m == nil {
+		return errors.New("med2vec: resume state has no model")
+	}
+	if m.N != t.m.N || m.K != t.m.K || m.E != t.m.E || m.H != t.m.H || m.D != t.m.D {
+		return fmt.Errorf("med2vec: resume state has N=%d K=%d E=%d H=%d D=%d, config N=%d K=%d E=%d H=%d D=%d",
+			m.N, m.K, m.E, m.H, m.D, t.m.N, t.m.K, t.m.E, t.m.H, t.m.D)
+	}
+	if s.Epoch < 0 || s.Epoch > t.cfg.Epochs || len(s.Stats) != s.Epoch {
+		return fmt.Errorf("med2vec: resume state at epoch %d (%d epoch stats) does not fit a run of %d epochs", s.Epoch, len(s.Stats), t.cfg.Epochs)
+	}
+	dst := t.m.params()
+	src := m.params()
+	if len(s.Eg2) != len(dst) || len(s.Edx2) != len(dst) {
+		return fmt.Errorf("med2vec: resume state has %d and %d Adadelta accumulators, want %d", len(s.Eg2), len(s.Edx2), len(dst))
+	}
+	names := t.m.Tensors()
+	for j := range dst {
+		if len(src[j]) != len(dst[j]) || len(s.Eg2[j]) != len(dst[j]) || len(s.Edx2[j]) != len(dst[j]) {
+			return fmt.Errorf("med2vec: resume state: %s has %d values (accumulators %d, %d), want %d",
+				names[j].Name, len(src[j]), len(s.Eg2[j]), len(s.Edx2[j]), len(dst[j]))
+		}
+		copy(dst[j], src[j])
+		copy(t.eg2[j], s.Eg2[j])
+		copy(t.edx2[j], s.Edx2[j])
+	}
+	if err := t.src.UnmarshalBinary(s.RNG); err != nil {
+		return fmt.Errorf("med2vec: resume state generator: %w", err)
+	}
+	t.startEpoch = s.Epoch
+	t.prior = append([]EpochStats(nil), s.Stats...)
+	return nil
+}
+
 // trainer holds the data in indexed form, the model, its gradient, the
 // Adadelta state and the per-batch scratch buffers (allocated once).
 type trainer struct {
-	cfg       Config
-	k         kernels.Kernels[float64]
-	data      *Data
-	src       *rand.PCG
-	codeBlock int
+	cfg Config
+	k   kernels.Kernels[float64]
+	// startEpoch and prior are the completed epochs and their stats of a
+	// resumed run (0 and nil for a fresh one).
+	startEpoch int
+	prior      []EpochStats
+	data       *Data
+	src        *rand.PCG
+	codeBlock  int
 
 	m, g   *Model      // parameters and their gradient for the current batch
 	eg2    [][]float64 // Adadelta running E[g²], per parameter
@@ -145,14 +239,21 @@ func (m *Model) init(r *rand.Rand) {
 	}
 }
 
-// run trains cfg.Epochs epochs: contiguous batches in a seeded random order.
-func (t *trainer) run(progress io.Writer) ([]EpochStats, error) {
+// run trains the remaining epochs up to cfg.Epochs (or opt.StopAfter):
+// contiguous batches in a seeded random order.
+func (t *trainer) run(opt TrainOptions) ([]EpochStats, error) {
+	progress := opt.Progress
 	batches := t.batches()
 	nBatches := len(batches)
 	rng := rand.New(t.src)
-	var stats []EpochStats
-	for epoch := 0; epoch < t.cfg.Epochs; epoch++ {
-		begin := time.Now()
+	stats := t.prior
+	last := t.cfg.Epochs
+	if opt.StopAfter > 0 {
+		last = min(last, opt.StopAfter)
+	}
+	begin := time.Now()
+	for epoch := t.startEpoch; epoch < last; epoch++ {
+		epochBegin := time.Now()
 		var sum Costs
 		for i, b := range rng.Perm(nBatches) {
 			lo, hi := batches[b][0], batches[b][1]
@@ -167,11 +268,26 @@ func (t *trainer) run(progress io.Writer) ([]EpochStats, error) {
 			}
 		}
 		sum.scale(1 / float64(nBatches))
-		st := EpochStats{Epoch: epoch, Costs: sum, Batches: nBatches, Duration: time.Since(begin)}
+		st := EpochStats{Epoch: epoch, Costs: sum, Batches: nBatches, Duration: time.Since(epochBegin)}
 		stats = append(stats, st)
 		if progress != nil {
-			fmt.Fprintf(progress, "epoch:%d, mean_cost:%f (visit %f, emb %f, l2 %f, masked %f) %s\n",
-				epoch, st.Total, st.Visit, st.Emb, st.L2, st.Masked, st.Duration.Round(time.Millisecond))
+			// Rate and time left from the epochs of this process, so that a
+			// resumed run does not count the time it was stopped.
+			done := epoch + 1 - t.startEpoch
+			per := time.Since(begin) / time.Duration(done)
+			rows := float64(len(t.data.Seqs)) / st.Duration.Seconds()
+			fmt.Fprintf(progress, "epoch:%d, mean_cost:%f (visit %f, emb %f, l2 %f, masked %f) %s, %.0f rows/s, %d/%d epochs, ETA %s\n",
+				epoch, st.Total, st.Visit, st.Emb, st.L2, st.Masked, st.Duration.Round(time.Millisecond), rows,
+				epoch+1, t.cfg.Epochs, (per * time.Duration(t.cfg.Epochs-epoch-1)).Round(time.Second))
+		}
+		if opt.OnEpoch != nil {
+			s, err := t.state(epoch+1, stats)
+			if err != nil {
+				return stats, err
+			}
+			if err := opt.OnEpoch(s); err != nil {
+				return stats, err
+			}
 		}
 	}
 	return stats, nil

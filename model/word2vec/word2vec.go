@@ -34,15 +34,20 @@
 // and sentences are visited in corpus order, so a seed gives bit-identical
 // vectors on any machine and schedule (word2vec.c's Hogwild threads do not).
 // Corpora of code histories are small enough (MIMIC-III: ~60K admissions)
-// that one core suffices.
+// that one core suffices. TrainWith hands the state after every epoch
+// (vectors, tokens read, which set the learning rate, and the generator) to
+// a hook and resumes from it bit for bit.
 package word2vec
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/icdcode/icdcode/data/embfile"
 	"github.com/icdcode/icdcode/data/visits"
@@ -196,7 +201,12 @@ func (m *Model) Vector(tok string) []float32 {
 // TrainCorpus builds sentences from c with opt's Category and
 // VisitSentences and trains on them.
 func TrainCorpus(c *visits.Corpus, opt Options) (*Model, error) {
-	return Train(Sentences(c, opt.Category, opt.VisitSentences), codeSet(c), opt)
+	return TrainCorpusWith(c, opt, TrainOptions{})
+}
+
+// TrainCorpusWith is TrainCorpus with resume, hook and early stop.
+func TrainCorpusWith(c *visits.Corpus, opt Options, topt TrainOptions) (*Model, error) {
+	return TrainWith(Sentences(c, opt.Category, opt.VisitSentences), codeSet(c), opt, topt)
 }
 
 func codeSet(c *visits.Corpus) map[string]bool {
@@ -211,9 +221,46 @@ func codeSet(c *visits.Corpus) map[string]bool {
 	return s
 }
 
+// TrainOptions control a training run beyond Options: resuming from a saved
+// State, a per-epoch hook for checkpoints and progress lines.
+type TrainOptions struct {
+	// Progress receives one line per epoch (loss, rate, time left).
+	Progress io.Writer
+	// Resume, when set, continues the run it was taken from: vectors,
+	// position in the learning-rate schedule, generator state and epoch
+	// count are restored, so that the remaining epochs give the same bits
+	// as an uninterrupted run. It must come from the same sentences and
+	// Options (the vocabulary is checked).
+	Resume *State
+	// OnEpoch is called after every completed epoch. The State shares the
+	// model's vectors: it is only valid during the call. An error stops
+	// training and is returned.
+	OnEpoch func(*State) error
+	// StopAfter, when positive, stops once this many epochs are complete,
+	// as an interrupted run would; the schedule stays that of Options.Epochs.
+	StopAfter int
+}
+
+// State is everything a resumed run needs besides the sentences and Options.
+type State struct {
+	Epoch  int      // completed epochs
+	Vocab  []string // checked on resume
+	In     []float32
+	Out    []float32
+	Done   int64   // tokens read so far: the position in the learning-rate decay
+	Alpha  float64 // learning rate after the last token read
+	RNG    []byte  // PCG generator, MarshalBinary
+	Epochs []EpochStats
+}
+
 // Train trains on sentences. codes, when non-nil, lists which tokens are
 // codes (the rest are category tokens); nil marks every token a code.
 func Train(sentences [][]string, codes map[string]bool, opt Options) (*Model, error) {
+	return TrainWith(sentences, codes, opt, TrainOptions{})
+}
+
+// TrainWith is Train with resume, per-epoch hook, early stop and progress.
+func TrainWith(sentences [][]string, codes map[string]bool, opt Options, topt TrainOptions) (*Model, error) {
 	opt, err := opt.withDefaults()
 	if err != nil {
 		return nil, err
@@ -265,12 +312,29 @@ func Train(sentences [][]string, codes map[string]bool, opt Options) (*Model, er
 			ids = append(ids, row)
 		}
 	}
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))
-	m.In = make([]float32, V*D)
-	for i := range m.In {
-		m.In[i] = float32((rng.Float64() - 0.5) / float64(D))
+	src := rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15)
+	rng := rand.New(src)
+	var done int64
+	alpha := opt.Alpha
+	startEpoch := 0
+	if r := topt.Resume; r != nil {
+		if err := checkResume(r, m, opt); err != nil {
+			return nil, err
+		}
+		if err := src.UnmarshalBinary(r.RNG); err != nil {
+			return nil, fmt.Errorf("word2vec: resume state generator: %w", err)
+		}
+		m.In = append([]float32(nil), r.In...)
+		m.Out = append([]float32(nil), r.Out...)
+		m.Epochs = append([]EpochStats(nil), r.Epochs...)
+		done, alpha, startEpoch = r.Done, r.Alpha, r.Epoch
+	} else {
+		m.In = make([]float32, V*D)
+		for i := range m.In {
+			m.In[i] = float32((rng.Float64() - 0.5) / float64(D))
+		}
+		m.Out = make([]float32, V*D)
 	}
-	m.Out = make([]float32, V*D)
 
 	cum := make([]float64, V)
 	acc := 0.0
@@ -329,10 +393,14 @@ func Train(sentences [][]string, codes map[string]bool, opt Options) (*Model, er
 	}
 
 	totalWork := float64(opt.Epochs)*float64(total) + 1
-	done := 0
-	alpha := opt.Alpha
 	sen := make([]int32, 0)
-	for ep := 0; ep < opt.Epochs; ep++ {
+	last := opt.Epochs
+	if topt.StopAfter > 0 {
+		last = min(last, topt.StopAfter)
+	}
+	begin := time.Now()
+	for ep := startEpoch; ep < last; ep++ {
+		epochBegin := time.Now()
 		st := EpochStats{Epoch: ep + 1}
 		lossSum := 0.0
 		for _, row := range ids {
@@ -404,15 +472,49 @@ func Train(sentences [][]string, codes map[string]bool, opt Options) (*Model, er
 					}
 				}
 			}
-			done += len(row)
+			done += int64(len(row))
 		}
 		if st.Pairs > 0 {
 			st.Loss = lossSum / float64(st.Pairs)
 		}
 		st.Alpha = alpha
 		m.Epochs = append(m.Epochs, st)
+		if topt.Progress != nil {
+			// Rate and time left from this process's epochs only, so that a
+			// resumed run does not count the time it was stopped.
+			took := time.Since(epochBegin)
+			per := time.Since(begin) / time.Duration(ep+1-startEpoch)
+			fmt.Fprintf(topt.Progress, "epoch:%d, loss:%f, pairs:%d, alpha:%g, %s, %.0f tokens/s, %d/%d epochs, ETA %s\n",
+				st.Epoch, st.Loss, st.Pairs, st.Alpha, took.Round(time.Millisecond), float64(total)/took.Seconds(),
+				ep+1, opt.Epochs, (per * time.Duration(opt.Epochs-ep-1)).Round(time.Second))
+		}
+		if topt.OnEpoch != nil {
+			r, err := src.MarshalBinary()
+			if err != nil {
+				return nil, fmt.Errorf("word2vec: save generator: %w", err)
+			}
+			s := &State{Epoch: ep + 1, Vocab: m.Vocab, In: m.In, Out: m.Out, Done: done, Alpha: alpha, RNG: r, Epochs: m.Epochs}
+			if err := topt.OnEpoch(s); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return m, nil
+}
+
+// checkResume checks that a resume state belongs to this vocabulary and
+// these options.
+func checkResume(r *State, m *Model, opt Options) error {
+	if !slices.Equal(r.Vocab, m.Vocab) {
+		return fmt.Errorf("word2vec: resume state has a vocabulary of %d tokens that differs from the data's %d: not the same corpus or options", len(r.Vocab), len(m.Vocab))
+	}
+	if n := len(m.Vocab) * opt.Dim; len(r.In) != n || len(r.Out) != n {
+		return fmt.Errorf("word2vec: resume state has %d and %d vector values, want %d (%d tokens × dim %d)", len(r.In), len(r.Out), n, len(m.Vocab), opt.Dim)
+	}
+	if r.Epoch < 0 || r.Epoch > opt.Epochs || len(r.Epochs) != r.Epoch || r.Done < 0 {
+		return fmt.Errorf("word2vec: resume state at epoch %d (%d epoch stats) does not fit a run of %d epochs", r.Epoch, len(r.Epochs), opt.Epochs)
+	}
+	return nil
 }
 
 // logSigmoid is log σ(x) computed without overflow.
