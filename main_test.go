@@ -84,6 +84,10 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s: %+v", s.Code, s)
 		}
 	}
+	// MSAM has one head per synonym: M must divide the demo's width.
+	if code := run([]string{"demo", "--out", dir, "--m", "3"}, &out, &errOut); code == 0 || !strings.Contains(errOut.String(), "divides 32") {
+		t.Errorf("demo --m 3: exit %d: %s", code, errOut.String())
+	}
 	// Running it again replaces its own outputs.
 	if code := run([]string{"demo", "--out", dir, "--docs", "200", "--epochs", "1"}, &out, &errOut); code != 0 {
 		t.Fatalf("second demo run: exit %d: %s", code, errOut.String())

@@ -150,3 +150,35 @@ func TestCodeProjectionErrors(t *testing.T) {
 		t.Error("RepeatRows accepted m = 0")
 	}
 }
+
+// Δ starts at zero or at N(0, σ²) noise; σ needs Tune and must be finite.
+func TestTuneInitStd(t *testing.T) {
+	syn, _ := testData(1)
+	const r = tL * tM
+	zero, err := NewMSAM[float64](dense[float64](r, tD, syn), tL, tM, MSAMConfig{Pool: PoolMean, Tune: true}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range mat.Data[float64](zero.Delta.Value()) {
+		if v != 0 {
+			t.Fatal("TuneInitStd 0: Δ does not start at zero")
+		}
+	}
+	noisy, err := NewMSAM[float64](dense[float64](r, tD, syn), tL, tM, MSAMConfig{Pool: PoolMean, Tune: true, TuneInitStd: 2}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ss float64
+	vals := mat.Data[float64](noisy.Delta.Value())
+	for _, v := range vals {
+		ss += v * v
+	}
+	if sd := math.Sqrt(ss / float64(len(vals))); sd < 1.5 || sd > 2.5 {
+		t.Errorf("TuneInitStd 2: Δ has standard deviation %.3f over %d values", sd, len(vals))
+	}
+	for _, cfg := range []MSAMConfig{{Pool: PoolMean, TuneInitStd: 1}, {Pool: PoolMean, Tune: true, TuneInitStd: -1}, {Pool: PoolMean, Tune: true, TuneInitStd: math.Inf(1)}, {Pool: PoolMean, Tune: true, TuneInitStd: math.NaN()}} {
+		if _, err := NewMSAM[float64](dense[float64](r, tD, syn), tL, tM, cfg, 4); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}

@@ -31,13 +31,19 @@ type MSAMConfig struct {
 	// tokens of the document at once, as PLM-ICD does. LE_MSAM has one
 	// chunk, where both agree.
 	PerChunk bool
-	// Tune makes the synonym rows trainable: Q = Q₀ + Δ with Δ a parameter
-	// that starts at zero, so training starts from the reference's frozen
-	// [CLS] embeddings Q₀. It is not in the reference (§3 freezes Q); it
-	// matters for encoders trained from scratch, whose initial [CLS]
-	// embeddings hardly differ between labels, so frozen queries cannot
-	// tell the labels apart.
+	// Tune makes the synonym rows trainable: Q = Q₀ + Δ with Δ a
+	// parameter. It is not in the reference (§3 freezes Q); it matters for
+	// encoders trained from scratch, whose initial [CLS] embeddings hardly
+	// differ between labels, so frozen queries cannot tell them apart.
 	Tune bool
+	// TuneInitStd is the standard deviation of Δ's initial N(0, σ²)
+	// values. 0 starts from the reference's [CLS] embeddings exactly (the
+	// choice for a pretrained encoder). From scratch, a zero Δ leaves the
+	// labels' queries and output vectors nearly identical, a symmetry that
+	// gradient descent breaks only slowly (on the demo corpus, macro-AUC
+	// 0.64 after 5 epochs against 0.87 with σ = 1); σ = 1 is the scale of
+	// the LayerNorm-ed states the rows hold.
+	TuneInitStd float64 `json:",omitempty"`
 }
 
 // FaithfulMSAM is the configuration that computes what the reference code
@@ -127,7 +133,14 @@ func NewMSAM[T float.DType](syn mat.Tensor, labels, m int, cfg MSAMConfig, seed 
 	}
 	a := 1 / sqrt(d)
 	var delta *nn.Param
-	if cfg.Tune {
+	switch {
+	case !cfg.Tune && cfg.TuneInitStd != 0:
+		return nil, fmt.Errorf("NewMSAM: TuneInitStd %g without Tune", cfg.TuneInitStd)
+	case !(cfg.TuneInitStd >= 0) || math.IsInf(cfg.TuneInitStd, 0):
+		return nil, fmt.Errorf("NewMSAM: TuneInitStd %g, want a finite value ≥ 0", cfg.TuneInitStd)
+	case cfg.Tune && cfg.TuneInitStd > 0:
+		delta = normalParam[T](initRNG(seed, 6), r, d, cfg.TuneInitStd)
+	case cfg.Tune:
 		delta = zeroParam[T](r, d)
 	}
 	return &MSAM[T]{Delta: delta,

@@ -88,8 +88,10 @@ type ModelConfig struct {
 	Scale    bool   `toml:"scale"`
 	Pool     string `toml:"pool"`
 	PerChunk bool   `toml:"per_chunk"`
-	// TuneSynonyms trains an offset of the synonym rows (heads.MSAMConfig.Tune).
-	TuneSynonyms bool `toml:"tune_synonyms"`
+	// TuneSynonyms trains an offset of the synonym rows, drawn from
+	// N(0, SynonymInitStd²) (heads.MSAMConfig.Tune, TuneInitStd).
+	TuneSynonyms   bool    `toml:"tune_synonyms"`
+	SynonymInitStd float64 `toml:"synonym_init_std"`
 
 	Scratch ScratchConfig `toml:"scratch"`
 }
@@ -266,7 +268,7 @@ func (c *Config) Classifier() classifier.Config {
 	m := c.Model
 	cc := classifier.Config{Encoder: m.Encoder, Head: m.Head, MaxLen: m.MaxLen, Stride: m.Stride, MaxTokens: m.MaxTokens,
 		Window: m.Window, GlobalCLS: m.GlobalCLS, LAATDim: m.LAATDim, Dropout: m.Dropout, Seed: c.Train.Seed,
-		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk, Tune: m.TuneSynonyms}}
+		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk, Tune: m.TuneSynonyms, TuneInitStd: m.SynonymInitStd}}
 	if m.Head == classifier.HeadMSAM {
 		cc.M = m.M
 	}
