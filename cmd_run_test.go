@@ -265,7 +265,7 @@ func TestShippedConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"ce_msam", "ce", "le_msam", "ce_msam_small", "demo"} {
+	for _, f := range []string{"ce_msam", "ce", "le", "le_msam", "ce_msam_clq", "le_msam_clq", "ce_msam_small", "ce_msam_codiesp", "ce_msam_codiesp_clq", "demo"} {
 		found := false
 		for _, g := range files {
 			found = found || g == filepath.Join("configs", f+".toml")
@@ -276,13 +276,26 @@ func TestShippedConfigs(t *testing.T) {
 	}
 	// Configs of other commands have their own loaders and tests
 	// (TestShippedQuantConfig, the embed tests).
-	other := map[string]bool{"quant.toml": true, "med2vec.toml": true, "word2vec.toml": true}
+	other := map[string]bool{"quant.toml": true, "med2vec.toml": true, "word2vec.toml": true, "word2vec_codiesp.toml": true}
 	for _, f := range files {
 		if other[filepath.Base(f)] {
 			continue
 		}
-		if _, err := runs.LoadConfig(f); err != nil {
+		cfg, err := runs.LoadConfig(f)
+		if err != nil {
 			t.Error(err)
+			continue
+		}
+		// A config that continues another's run (CLQ from BCE) must be
+		// able to: the same [model] section and dataset. The shipped
+		// configs name their runs after themselves.
+		if cfg.Train.InitRun != "" {
+			base := filepath.Join("configs", filepath.Base(cfg.Train.InitRun)+".toml")
+			if b, err := runs.LoadConfig(base); err != nil {
+				t.Errorf("%s starts from %s: %v", f, base, err)
+			} else if b.Model != cfg.Model || b.Data.Dataset != cfg.Data.Dataset {
+				t.Errorf("%s: [model] or data.dataset differ from %s, whose run it starts from", f, base)
+			}
 		}
 	}
 }
