@@ -1,12 +1,11 @@
 package heads
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/icdcode/icdcode/model/agfn/gradcheck"
 	"github.com/icdcode/icdcode/model/kernels"
-	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 )
 
@@ -29,78 +28,21 @@ func leaf(r, c int, v []float64) *mat.Dense[float64] {
 	return mat.NewDense[float64](mat.WithShape(r, c), mat.WithBacking(append([]float64(nil), v...)), mat.WithGrad(true))
 }
 
-// named is a tensor under a gradient check: a leaf or an *nn.Param whose
-// value is a *mat.Dense[float64], perturbed in place.
+// named is a tensor under a gradient check (gradcheck.Tensor, short to
+// write unkeyed).
 type named struct {
 	name string
 	t    mat.Tensor
 }
 
-// gradCheck compares the analytic gradients of L = Σ f() ⊙ R (R a fixed
-// random matrix of f's output shape) with central finite differences
-// (eps 1e-6) for every element of every tensor in ts, which f reads, and
-// returns the largest norm-wise relative error ‖g − ĝ‖/max(‖g‖, ‖ĝ‖). The
-// truncation error is O(eps²) and the rounding error O(1e-16/eps) relative
-// to L, so a correct backward stays far below the 1e-6 bound asserted.
+// gradCheck is gradcheck.Check over named tensors.
 func gradCheck(t *testing.T, ts []named, f func() (mat.Tensor, error)) float64 {
 	t.Helper()
-	for _, x := range ts {
-		x.t.ZeroGrad()
+	gs := make([]gradcheck.Tensor, len(ts))
+	for i, x := range ts {
+		gs[i] = gradcheck.Tensor{Name: x.name, T: x.t}
 	}
-	y, err := f()
-	if err != nil {
-		t.Fatalf("forward: %v", err)
-	}
-	rng := rand.New(rand.NewPCG(7, 7))
-	weights := randSlice(rng, y.Value().Size(), -1, 1)
-	y.AccGrad(mat.NewDense[float64](mat.WithShape(y.Value().Shape()...), mat.WithBacking(weights)))
-	if err := ag.Backward(y); err != nil {
-		t.Fatalf("backward: %v", err)
-	}
-	loss := func() float64 {
-		y, err := f()
-		if err != nil {
-			t.Fatalf("forward: %v", err)
-		}
-		var s float64
-		for i, v := range mat.Data[float64](y.Value()) {
-			s += v * weights[i]
-		}
-		return s
-	}
-	const eps = 1e-6
-	worst := 0.0
-	for _, x := range ts {
-		vals := mat.Data[float64](x.t.Value())
-		analytic := make([]float64, len(vals))
-		if x.t.HasGrad() {
-			copy(analytic, mat.Data[float64](x.t.Grad()))
-		}
-		var diff, na, nn float64
-		for j := range vals {
-			orig := vals[j]
-			vals[j] = orig + eps
-			lp := loss()
-			vals[j] = orig - eps
-			lm := loss()
-			vals[j] = orig
-			num := (lp - lm) / (2 * eps)
-			diff += (analytic[j] - num) * (analytic[j] - num)
-			na += analytic[j] * analytic[j]
-			nn += num * num
-		}
-		den := math.Sqrt(math.Max(na, nn))
-		if den == 0 {
-			t.Errorf("%s: zero gradient, the check would be vacuous", x.name)
-			continue
-		}
-		rel := math.Sqrt(diff) / den
-		if rel > 1e-6 {
-			t.Errorf("%s: relative gradient error %.3g > 1e-6", x.name, rel)
-		}
-		worst = math.Max(worst, rel)
-	}
-	return worst
+	return gradcheck.Check(t, gs, f)
 }
 
 // chunkMask is the layout of the tests: 2 chunks of 5 tokens, the last

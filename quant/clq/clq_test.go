@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/icdcode/icdcode/model/agfn/gradcheck"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/icdcode/icdcode/model/layers"
 	"github.com/icdcode/icdcode/quant/quantify"
@@ -56,67 +57,21 @@ func snapshot[T float.DType](l *Loss[T]) func() {
 
 func item(t mat.Tensor) float64 { return t.Value().Item().F64() }
 
-// named is a tensor under a gradient check, perturbed in place.
+// named is a tensor under a gradient check (gradcheck.Tensor, short to
+// write unkeyed).
 type named struct {
 	name string
 	t    mat.Tensor
 }
 
-// gradCheck compares the analytic gradient of the scalar f() with float64
-// central finite differences (eps 1e-6) for every element of every tensor
-// in ts and returns the largest norm-wise relative error.
+// gradCheck is gradcheck.Check over named tensors.
 func gradCheck(t *testing.T, ts []named, f func() (mat.Tensor, error)) float64 {
 	t.Helper()
-	for _, x := range ts {
-		x.t.ZeroGrad()
+	gs := make([]gradcheck.Tensor, len(ts))
+	for i, x := range ts {
+		gs[i] = gradcheck.Tensor{Name: x.name, T: x.t}
 	}
-	y, err := f()
-	if err != nil {
-		t.Fatalf("forward: %v", err)
-	}
-	if err := ag.Backward(y); err != nil {
-		t.Fatalf("backward: %v", err)
-	}
-	loss := func() float64 {
-		y, err := f()
-		if err != nil {
-			t.Fatalf("forward: %v", err)
-		}
-		return item(y)
-	}
-	const eps = 1e-6
-	worst := 0.0
-	for _, x := range ts {
-		vals := mat.Data[float64](x.t.Value())
-		analytic := make([]float64, len(vals))
-		if x.t.HasGrad() {
-			copy(analytic, mat.Data[float64](x.t.Grad()))
-		}
-		var diff, na, nn float64
-		for j := range vals {
-			orig := vals[j]
-			vals[j] = orig + eps
-			lp := loss()
-			vals[j] = orig - eps
-			lm := loss()
-			vals[j] = orig
-			num := (lp - lm) / (2 * eps)
-			diff += (analytic[j] - num) * (analytic[j] - num)
-			na += analytic[j] * analytic[j]
-			nn += num * num
-		}
-		den := math.Sqrt(math.Max(na, nn))
-		if den == 0 {
-			t.Errorf("%s: zero gradient, the check would be vacuous", x.name)
-			continue
-		}
-		rel := math.Sqrt(diff) / den
-		if rel > 1e-6 {
-			t.Errorf("%s: relative gradient error %.3g > 1e-6", x.name, rel)
-		}
-		worst = math.Max(worst, rel)
-	}
-	return worst
+	return gradcheck.Check(t, gs, f)
 }
 
 // TestGradCheck checks the gradient of the whole term, for the second
