@@ -17,11 +17,12 @@ steps="${*:-baseline ce clq rare}"
 go build -o bin/icdcode .
 bin=bin/icdcode
 want() { [[ " $steps " == *" $1 "* ]]; }
-trained() { [ -f "runs/$1/checkpoints/best/MANIFEST.json" ] && [ ! -f "runs/$1/.running" ]; }
-train() { # config name: train, or resume a run that was stopped
+train() { # config name: train it, resume it if it was stopped, skip it if it finished
 	local name=$1
-	if [ -d "runs/$name" ]; then $bin train -c "configs/$name.toml" --resume || true
+	if [ -f "runs/$name/finished" ]; then return; fi
+	if [ -d "runs/$name" ]; then $bin train -c "configs/$name.toml" --resume
 	else $bin train -c "configs/$name.toml"; fi
+	touch "runs/$name/finished"
 }
 quant_config() { # run name → configs/quant.toml's settings for that run (paths relative to the run)
 	sed -e 's#^run_dir = .*#run_dir = "."#' -e 's#^dataset = .*#dataset = "../../data/codiesp50"#' \
