@@ -119,7 +119,7 @@ func TestTrainTestPredict(t *testing.T) {
 			cfg := tinyConfig(t, dir, head+".toml", head, "run-"+head, "")
 			runDir := filepath.Join(dir, "run-"+head)
 			cli(t, false, "train", "-c", cfg)
-			for _, f := range []string{runs.ConfigFile, runs.ModelFile, runs.LabelsFile, "tokenizer/tokenizer.json", "encoder/config.json", "checkpoints/best", "checkpoints/ckpt-epoch-002/weights.bin", "checkpoints/train.jsonl"} {
+			for _, f := range []string{runs.ConfigFile, runs.ModelFile, runs.LabelsFile, "tokenizer/tokenizer.json", "encoder/config.json", "checkpoints/best", "checkpoints/ckpt-epoch-002/weights.bin", "checkpoints/train.jsonl", runs.CurveFile} {
 				if _, err := os.Stat(filepath.Join(runDir, f)); err != nil {
 					t.Errorf("after train: %v", err)
 				}

@@ -172,6 +172,9 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 	if err != nil {
 		return nil, err
 	}
+	if err := writeCurve(dir, tc.Metric); err != nil {
+		return nil, err
+	}
 	if quant != nil {
 		// The quantifier trained jointly, after the last epoch, in
 		// `icdcode quantify`'s file format.
@@ -180,6 +183,28 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 		}
 	}
 	return &TrainResult{Dir: dir, Result: res}, nil
+}
+
+// CurveFile is the training-curve plot written at the end of Train.
+const CurveFile = "training-curve.svg"
+
+// writeCurve plots the run's log: training loss, and the selection metric
+// with the usual dev metrics.
+func writeCurve(dir, metric string) error {
+	recs, err := train.ReadLog(filepath.Join(dir, CheckpointsDir, train.LogFile))
+	if err != nil {
+		return err
+	}
+	ms := []string{metric}
+	for _, m := range []string{"micro_f1", "macro_auc", "p_at_5"} {
+		if m != metric {
+			ms = append(ms, m)
+		}
+	}
+	if metric == "train_loss" {
+		ms = ms[1:]
+	}
+	return train.WriteCurveSVG(filepath.Join(dir, CurveFile), recs, ms)
 }
 
 // CLQQuantifierFile is the CLQ run's MLP quantifier (quant/quantify
