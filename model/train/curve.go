@@ -54,7 +54,7 @@ func WriteCurveSVG(path string, recs []EpochRecord, metrics []string) error {
 }
 
 func writeCurve(w io.Writer, recs []EpochRecord, metrics []string) error {
-	const width, height, panelW, top, bottom, left = 860, 340, 360, 40, 290, 60
+	const width, height, panelW, top, bottom, left = 900, 340, 360, 40, 290, 60
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
