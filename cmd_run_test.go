@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -293,7 +294,7 @@ func TestShippedConfigs(t *testing.T) {
 			base := filepath.Join("configs", filepath.Base(cfg.Train.InitRun)+".toml")
 			if b, err := runs.LoadConfig(base); err != nil {
 				t.Errorf("%s starts from %s: %v", f, base, err)
-			} else if b.Model != cfg.Model || b.Data.Dataset != cfg.Data.Dataset {
+			} else if !reflect.DeepEqual(b.Model, cfg.Model) || b.Data.Dataset != cfg.Data.Dataset {
 				t.Errorf("%s: [model] or data.dataset differ from %s, whose run it starts from", f, base)
 			}
 		}

@@ -89,9 +89,10 @@ type ModelConfig struct {
 	Pool     string `toml:"pool"`
 	PerChunk bool   `toml:"per_chunk"`
 	// TuneSynonyms trains an offset of the synonym rows, drawn from
-	// N(0, SynonymInitStd²) (heads.MSAMConfig.Tune, TuneInitStd).
-	TuneSynonyms   bool    `toml:"tune_synonyms"`
-	SynonymInitStd float64 `toml:"synonym_init_std"`
+	// N(0, SynonymInitStd²) (heads.MSAMConfig.Tune, TuneInitStd). Absent,
+	// both follow the source (tuneDefaults).
+	TuneSynonyms   *bool    `toml:"tune_synonyms"`
+	SynonymInitStd *float64 `toml:"synonym_init_std"`
 
 	Scratch ScratchConfig `toml:"scratch"`
 }
@@ -222,6 +223,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf(`model.source = %q, want "scratch" or "hf:DIR"`, c.Model.Source)
 	case c.Data.CodeEmbeddings != "" && c.Model.Head == classifier.HeadCLS:
 		return fmt.Errorf(`data.code_embeddings needs model.head = %q or %q`, classifier.HeadLAAT, classifier.HeadMSAM)
+	case c.Model.SynonymInitStd != nil && c.Model.TuneSynonyms != nil && !*c.Model.TuneSynonyms:
+		return errors.New("model.synonym_init_std is set but model.tune_synonyms is false")
 	case c.Model.Pool != string(heads.PoolMean) && c.Model.Pool != string(heads.PoolMax):
 		return fmt.Errorf("model.pool = %q, want %q or %q", c.Model.Pool, heads.PoolMean, heads.PoolMax)
 	case c.Train.Epochs < 1:
@@ -263,12 +266,36 @@ func (c *Config) clq() clq.Config {
 	return clq.Config{Lambda: q.Lambda, Delta: q.Delta, Hidden: q.Hidden, BagSize: q.BagSize, Seed: q.Seed}
 }
 
+// tuneDefaults returns MSAM's synonym-row settings for keys left out:
+// trainable rows from [CLS] + N(0, 1) for an encoder trained from scratch,
+// whose [CLS] embeddings barely tell labels apart (on CodiEsp dev,
+// scripts/msam_switches.sh, frozen or noise-free rows learn little: README,
+// "MSAM's switches"), and the reference's frozen rows for a pretrained
+// encoder, whose [CLS] embeddings carry the synonyms' meaning.
+func (m ModelConfig) tuneDefaults() (tune bool, std float64) {
+	tune = m.Source == "scratch"
+	if m.TuneSynonyms != nil {
+		tune = *m.TuneSynonyms
+	}
+	if tune && m.Source == "scratch" {
+		std = 1
+	}
+	if m.SynonymInitStd != nil {
+		std = *m.SynonymInitStd
+	}
+	return tune, std
+}
+
 // Classifier returns the classifier configuration the model keys describe.
 func (c *Config) Classifier() classifier.Config {
 	m := c.Model
+	tune, std := false, 0.0
+	if m.Head == classifier.HeadMSAM {
+		tune, std = m.tuneDefaults()
+	}
 	cc := classifier.Config{Encoder: m.Encoder, Head: m.Head, MaxLen: m.MaxLen, Stride: m.Stride, MaxTokens: m.MaxTokens,
 		Window: m.Window, GlobalCLS: m.GlobalCLS, LAATDim: m.LAATDim, Dropout: m.Dropout, Seed: c.Train.Seed,
-		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk, Tune: m.TuneSynonyms, TuneInitStd: m.SynonymInitStd}}
+		MSAM: heads.MSAMConfig{Mask: m.Mask, Scale: m.Scale, Pool: heads.Pool(m.Pool), PerChunk: m.PerChunk, Tune: tune, TuneInitStd: std}}
 	if m.Head == classifier.HeadMSAM {
 		cc.M = m.M
 	}

@@ -59,3 +59,37 @@ func TestLoadConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// MSAM's synonym rows follow the encoder's source unless the keys say
+// otherwise: trainable from [CLS] + N(0, 1) from scratch, frozen when
+// pretrained.
+func TestTuneDefaults(t *testing.T) {
+	for _, c := range []struct {
+		source, keys string
+		tune         bool
+		std          float64
+	}{
+		{"scratch", "", true, 1},
+		{"hf:m", "", false, 0},
+		{"scratch", "tune_synonyms = false\n", false, 0},
+		{"scratch", "synonym_init_std = 0.5\n", true, 0.5},
+		{"hf:m", "tune_synonyms = true\n", true, 0},
+		{"hf:m", "tune_synonyms = true\nsynonym_init_std = 0.1\n", true, 0.1},
+	} {
+		cfg, err := LoadConfig(writeConfig(t, "[data]\ndataset = \"d\"\nsynonyms = \"s\"\n[run]\ndir = \"r\"\n[model]\nsource = \""+c.source+"\"\n"+c.keys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := cfg.Classifier().MSAM; m.Tune != c.tune || m.TuneInitStd != c.std {
+			t.Errorf("source %s, keys %q: tune %v σ %v, want %v %v", c.source, c.keys, m.Tune, m.TuneInitStd, c.tune, c.std)
+		}
+	}
+	_, err := LoadConfig(writeConfig(t, "[data]\ndataset = \"d\"\nsynonyms = \"s\"\n[run]\ndir = \"r\"\n[model]\ntune_synonyms = false\nsynonym_init_std = 1.0\n"))
+	if err == nil || !strings.Contains(err.Error(), "synonym_init_std") {
+		t.Errorf("σ without tuning: %v", err)
+	}
+	cfg, err := LoadConfig(writeConfig(t, "[data]\ndataset = \"d\"\n[run]\ndir = \"r\"\n[model]\nhead = \"laat\"\n"))
+	if err != nil || cfg.Classifier().MSAM.Tune {
+		t.Errorf("LAAT head: MSAM tuning set (%v)", err)
+	}
+}
