@@ -70,11 +70,14 @@ if want rare; then
 		scripts/dataset_visits.py data/codiesp_all train data/codiesp_all/train_visits.jsonl
 		$bin embed word2vec -c configs/word2vec_codiesp.toml
 	}
-	for name in ce_msam_codiesp_min5 ce_msam_codiesp_min5_codes; do
+	[ -f word2vec-codiesp/word2vec_shuffled.json ] ||
+		scripts/shuffle_code_embeddings.py word2vec-codiesp/word2vec.json word2vec-codiesp/word2vec_shuffled.json 1
+	for name in ce_msam_codiesp_min5 ce_msam_codiesp_min5_codes ce_msam_codiesp_min5_shuffled; do
 		train $name
-		$bin test -c configs/$name.toml --split dev --threshold-mode global_dev --tune-split train
+		$bin test -c configs/$name.toml --split dev
 	done
-	scripts/rare_code_metrics.py data/codiesp_min5 runs/ce_msam_codiesp_min5 runs/ce_msam_codiesp_min5_codes
+	scripts/rare_code_metrics.py data/codiesp_min5 runs/ce_msam_codiesp_min5 runs/ce_msam_codiesp_min5_codes \
+		runs/ce_msam_codiesp_min5_shuffled
 fi
 
 if want le; then
