@@ -31,6 +31,7 @@ var commands = []command{
 	{"synonyms build", "gather candidate synonyms per code from terminology files", runSynonymsBuild},
 	{"synonyms select", "choose M diverse synonyms per code (exact MDP or random)", runSynonymsSelect},
 	{"tokenizer train", "train a WordPiece or BPE vocabulary on a dataset's training text", runTokenizerTrain},
+	{"pretrain", "masked-language-model pretraining of an encoder on a dataset's training notes", runPretrain},
 	{"train", "train a coding model from a TOML config (--resume continues a run)", runTrain},
 	{"test", "evaluate a trained run on the dev or test split: predictions, metrics, summary", runTest},
 	{"predict", "code new notes with a trained run", runPredict},

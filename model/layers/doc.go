@@ -25,6 +25,7 @@
 //	SelfAttention(k, qkv, heads, n, mask) multi-head attention, padded batches
 //	Add(a, b)                             residual connection
 //	BCEWithLogits(z, y, r), Huber(p, t, delta, r)  scalar losses
+//	CrossEntropy(k, z, targets, ignore)   mean softmax cross-entropy (MLM)
 //	Fanout(x, k)                          deterministic gradient fan-in
 //
 // Shapes are checked before the operator is created because spago calls

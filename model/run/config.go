@@ -244,13 +244,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.metric = %q, want one of %s", c.Train.Metric, strings.Join(metricNames, ", "))
 	}
 	if c.Model.Source == "scratch" {
-		s := c.Model.Scratch
-		if s.Hidden < 1 || s.Layers < 1 || s.Heads < 1 || s.Intermediate < 1 || s.MaxPositions < 3 || s.VocabSize < 1 {
-			return errors.New("model.scratch: hidden, layers, heads, intermediate, vocab_size must be ≥ 1 and max_positions ≥ 3")
-		}
-		if s.Hidden%s.Heads != 0 {
-			return fmt.Errorf("model.scratch.hidden = %d is not a multiple of heads = %d", s.Hidden, s.Heads)
-		}
+		return c.Model.Scratch.Check()
 	}
 	return nil
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/icdcode/icdcode/data/synonyms"
 	"github.com/icdcode/icdcode/model/classifier"
 	"github.com/icdcode/icdcode/model/encoder"
-	"github.com/icdcode/icdcode/model/hf"
 	"github.com/icdcode/icdcode/model/kernels"
 	"github.com/icdcode/icdcode/model/tokenizer"
 	"github.com/icdcode/icdcode/model/train"
@@ -272,29 +271,8 @@ func newModel(cfg *Config, ds *dataset.Dataset, trainDocs []dataset.Doc, logw io
 		if enc, err = encoder.Load[float32](dir); err != nil {
 			return nil, fmt.Errorf("model.source: %w", err)
 		}
-	} else {
-		s := cfg.Model.Scratch
-		fmt.Fprintf(logw, "training a WordPiece vocabulary of %d on %d train documents\n", s.VocabSize, len(trainDocs))
-		corpus := func(yield func(string, error) bool) {
-			for _, d := range trainDocs {
-				if !yield(d.Text, nil) {
-					return
-				}
-			}
-		}
-		if tok, err = tokenizer.TrainWordPiece(corpus, tokenizer.TrainOptions{VocabSize: s.VocabSize, MinFreq: s.MinFreq, Lowercase: s.Lowercase}); err != nil {
-			return nil, err
-		}
-		hc := &hf.Config{
-			ModelType: "bert", VocabSize: tok.VocabSize(), HiddenSize: s.Hidden, NumHiddenLayers: s.Layers,
-			NumAttentionHeads: s.Heads, IntermediateSize: s.Intermediate, HiddenAct: "gelu",
-			MaxPositionEmbeddings: s.MaxPositions, TypeVocabSize: 2, LayerNormEps: 1e-12,
-			PadTokenID: tok.Special().PAD, BOSTokenID: -1, EOSTokenID: -1, PositionEmbeddingType: "absolute",
-			HiddenDropoutProb: s.HiddenDrop, AttentionProbsDropoutProb: s.AttnDrop, InitializerRange: 0.02,
-		}
-		if enc, err = encoder.New[float32](hc, true, cfg.Train.Seed); err != nil {
-			return nil, fmt.Errorf("model.scratch: %w", err)
-		}
+	} else if tok, enc, err = NewScratch(cfg.Model.Scratch, trainDocs, cfg.Train.Seed, logw); err != nil {
+		return nil, err
 	}
 	cc := cfg.Classifier()
 	var codeEmb *mat.Dense[float32]
