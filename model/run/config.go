@@ -83,7 +83,12 @@ type ModelConfig struct {
 	M         int     `toml:"m"`
 	Dropout   float64 `toml:"dropout"`
 
-	// MSAM switches; the defaults are heads.FaithfulMSAM.
+	// MSAM switches (reference §14 fixes). The defaults are what worked
+	// best on CodiEsp dev (scripts/msam_switches.sh, README "MSAM's
+	// switches"): padding mask, 1/√d_k scaling, attention over all chunks
+	// at once, mean pooling. The reference's computation is mask = false,
+	// scale = false, per_chunk = true (heads.FaithfulMSAM), which the
+	// reference configs set explicitly.
 	Mask     bool   `toml:"mask"`
 	Scale    bool   `toml:"scale"`
 	Pool     string `toml:"pool"`
@@ -154,13 +159,12 @@ type RunConfig struct {
 // Defaults returns the configuration every file starts from: keys absent
 // from the file keep these values.
 func Defaults() Config {
-	faithful := heads.FaithfulMSAM()
 	return Config{
 		Model: ModelConfig{
 			Encoder: classifier.EncoderCE, Head: classifier.HeadMSAM, Source: "scratch",
 			MaxLen: classifier.DefaultMaxLen, Stride: classifier.DefaultStride,
 			M: 4, Dropout: 0,
-			Mask: faithful.Mask, Scale: faithful.Scale, Pool: string(faithful.Pool), PerChunk: faithful.PerChunk,
+			Mask: true, Scale: true, Pool: string(heads.PoolMean), PerChunk: false,
 			Scratch: ScratchConfig{Hidden: 768, Layers: 12, Heads: 12, Intermediate: 3072, MaxPositions: 512,
 				HiddenDrop: 0.1, AttnDrop: 0.1, VocabSize: 30000, MinFreq: 2, Lowercase: true},
 		},

@@ -37,7 +37,7 @@ dir = "runs/a"
 		t.Errorf("paths not resolved against the config's folder: %+v %+v %s", cfg.Data, cfg.Run, cfg.Model.Source)
 	}
 	// Keys absent from the file keep their defaults.
-	if d := Defaults(); cfg.Train != d.Train || cfg.Model.MaxLen != d.Model.MaxLen || cfg.Model.Pool != "mean" || !cfg.Model.PerChunk {
+	if d := Defaults(); cfg.Train != d.Train || cfg.Model.MaxLen != d.Model.MaxLen || cfg.Model.Pool != "mean" || cfg.Model.PerChunk || !cfg.Model.Mask || !cfg.Model.Scale {
 		t.Errorf("defaults lost: %+v", cfg.Train)
 	}
 }
