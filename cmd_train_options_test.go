@@ -174,7 +174,7 @@ func TestTrainInitRun(t *testing.T) {
 	cli(t, false, "train", "-c", next, "--resume")
 	cli(t, false, "test", "-c", next, "--split", "test")
 
-	other := withSections(t, tinyConfig(t, dir, "other.toml", "msam", "run-other", "scale = true\n"), "init_run = \"run-src\"\n", "")
+	other := withSections(t, tinyConfig(t, dir, "other.toml", "msam", "run-other", "scale = false\n"), "init_run = \"run-src\"\n", "")
 	if msg := cli(t, true, "train", "-c", other); !strings.Contains(msg, "[model]") {
 		t.Errorf("another [model] section: %q", msg)
 	}
