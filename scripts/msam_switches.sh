@@ -73,7 +73,8 @@ config noise_free "${base/synonym_init_std = 1.0/synonym_init_std = 0.0}"
 config frozen 'mask = true
 scale = true
 pool = "mean"
-per_chunk = false'
+per_chunk = false
+tune_synonyms = false'
 
 for name in base per_chunk no_mask no_scale pool_max noise_free frozen; do
 	[ -f "$out/$name/finished" ] && continue
