@@ -288,10 +288,7 @@ func (c *Classifier[T]) Predict(k kernels.Kernels[T], ids []int) ([]float64, err
 }
 
 // NamedParam is a parameter with a stable name.
-type NamedParam struct {
-	Name string
-	P    *nn.Param
-}
+type NamedParam = encoder.NamedParam
 
 // Params returns the trainable parameters, encoder first then head, with
 // names that depend only on the architecture (checkpoints match them). The
@@ -299,7 +296,7 @@ type NamedParam struct {
 // starts its own pooler from it), and a parameter that never gets a
 // gradient has no place in the optimiser.
 func (c *Classifier[T]) Params() ([]NamedParam, error) {
-	ps, err := encoderParams(c.Enc)
+	ps, err := c.Enc.NamedParams()
 	if err != nil {
 		return nil, err
 	}
@@ -328,61 +325,7 @@ func (c *Classifier[T]) Params() ([]NamedParam, error) {
 		return nil, fmt.Errorf("classifier: head %T has %d parameters, %d names", c.Head, len(hp), len(names))
 	}
 	for i, p := range hp {
-		ps = append(ps, NamedParam{"head." + c.Config.Head + "." + names[i], p})
-	}
-	return ps, nil
-}
-
-// encoderParams names e's parameters (pooler excluded) after their place
-// in the structure, and checks the list against e.Params() so that a new
-// encoder parameter cannot be silently left untrained.
-func encoderParams[T float.DType](e *encoder.Encoder[T]) ([]NamedParam, error) {
-	var ps []NamedParam
-	add := func(name string, p *nn.Param) { ps = append(ps, NamedParam{"encoder." + name, p}) }
-	rows := func(name string, rs []*nn.Param) {
-		for i, p := range rs {
-			add(fmt.Sprintf("%s.%d", name, i), p)
-		}
-	}
-	lin := func(name string, l *encoder.Linear) {
-		if l != nil {
-			add(name+".weight", l.W)
-			add(name+".bias", l.B)
-		}
-	}
-	norm := func(name string, n *encoder.Norm) {
-		if n != nil {
-			add(name+".gamma", n.Gamma)
-			add(name+".beta", n.Beta)
-		}
-	}
-	rows("embeddings.word", e.Embeddings.Word)
-	rows("embeddings.position", e.Embeddings.Position)
-	rows("embeddings.token_type", e.Embeddings.TokenType)
-	norm("embeddings.norm", e.Embeddings.Norm)
-	for i, l := range e.Layers {
-		p := fmt.Sprintf("layer.%d.", i)
-		norm(p+"pre_norm", l.PreNorm)
-		lin(p+"qkv", &l.QKV)
-		lin(p+"global_qkv", l.GlobalQKV)
-		lin(p+"out", &l.Out)
-		norm(p+"attn_norm", &l.AttnNorm)
-		lin(p+"ff1", &l.FF1)
-		lin(p+"ff2", &l.FF2)
-		norm(p+"out_norm", l.OutNorm)
-	}
-	norm("final_norm", e.FinalNorm)
-	all := e.Params()
-	if e.Pooler != nil {
-		all = all[:len(all)-2]
-	}
-	if len(all) != len(ps) {
-		return nil, fmt.Errorf("classifier: the encoder has %d parameters, %d named", len(all), len(ps))
-	}
-	for i, p := range all {
-		if ps[i].P != p {
-			return nil, fmt.Errorf("classifier: encoder parameter %d is not %s", i, ps[i].Name)
-		}
+		ps = append(ps, NamedParam{Name: "head." + c.Config.Head + "." + names[i], P: p})
 	}
 	return ps, nil
 }

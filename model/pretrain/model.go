@@ -87,9 +87,13 @@ func NewModel(enc *encoder.Encoder[float32], head *Head, k kernels.Kernels[float
 	if len(windows) == 0 {
 		return nil, fmt.Errorf("pretrain: no training windows")
 	}
-	ps, err := encoderParams(enc)
+	named, err := enc.NamedParams()
 	if err != nil {
 		return nil, err
+	}
+	ps := make([]train.Param, len(named))
+	for i, p := range named {
+		ps[i] = train.Param{Name: p.Name, P: p.P}
 	}
 	for _, p := range []struct {
 		name string
@@ -156,59 +160,4 @@ func (m *Model) EvalLoss(windows [][]int, seed uint64) (float64, error) {
 		return 0, fmt.Errorf("pretrain: no dev windows")
 	}
 	return sum / float64(count), nil
-}
-
-// encoderParams names e's parameters (pooler excluded) after their place
-// in the structure, as the classifier names them, and checks the list
-// against e.Params() so that a new encoder parameter cannot be silently
-// left untrained.
-func encoderParams(e *encoder.Encoder[float32]) ([]train.Param, error) {
-	var ps []train.Param
-	add := func(name string, p *nn.Param) { ps = append(ps, train.Param{Name: "encoder." + name, P: p}) }
-	rows := func(name string, rs []*nn.Param) {
-		for i, p := range rs {
-			add(fmt.Sprintf("%s.%d", name, i), p)
-		}
-	}
-	lin := func(name string, l *encoder.Linear) {
-		if l != nil {
-			add(name+".weight", l.W)
-			add(name+".bias", l.B)
-		}
-	}
-	norm := func(name string, n *encoder.Norm) {
-		if n != nil {
-			add(name+".gamma", n.Gamma)
-			add(name+".beta", n.Beta)
-		}
-	}
-	rows("embeddings.word", e.Embeddings.Word)
-	rows("embeddings.position", e.Embeddings.Position)
-	rows("embeddings.token_type", e.Embeddings.TokenType)
-	norm("embeddings.norm", e.Embeddings.Norm)
-	for i, l := range e.Layers {
-		p := fmt.Sprintf("layer.%d.", i)
-		norm(p+"pre_norm", l.PreNorm)
-		lin(p+"qkv", &l.QKV)
-		lin(p+"global_qkv", l.GlobalQKV)
-		lin(p+"out", &l.Out)
-		norm(p+"attn_norm", &l.AttnNorm)
-		lin(p+"ff1", &l.FF1)
-		lin(p+"ff2", &l.FF2)
-		norm(p+"out_norm", l.OutNorm)
-	}
-	norm("final_norm", e.FinalNorm)
-	all := e.Params()
-	if e.Pooler != nil {
-		all = all[:len(all)-2]
-	}
-	if len(all) != len(ps) {
-		return nil, fmt.Errorf("pretrain: the encoder has %d parameters, %d named", len(all), len(ps))
-	}
-	for i := range all {
-		if all[i] != ps[i].P {
-			return nil, fmt.Errorf("pretrain: encoder parameter %d (%s) out of order", i, ps[i].Name)
-		}
-	}
-	return ps, nil
 }
