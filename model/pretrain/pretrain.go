@@ -154,9 +154,6 @@ func Pretrain(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	}
 	fmt.Fprintf(logw, "pretraining on %d windows (%d dev windows), vocabulary %d, hidden %d, selection by %s\n", len(windows), len(devWindows), tok.VocabSize(), enc.Config.HiddenSize, metric)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stopped := false
 	tc := cfg.Train
 	tcfg := train.Config{
 		Dir: filepath.Join(dir, CheckpointsDir), Epochs: tc.Epochs, LR: tc.LR, WarmupRatio: tc.WarmupRatio,
@@ -164,7 +161,6 @@ func Pretrain(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 		Metric: metric, HigherIsBetter: false, Patience: tc.Patience, KeepLast: tc.KeepLast,
 		Seed: tc.Seed, Progress: logw,
 	}
-	done := 0
 	tcfg.Evaluate = func(epoch int) (map[string]float64, error) {
 		res := map[string]float64{}
 		if len(devWindows) > 0 {
@@ -174,13 +170,6 @@ func Pretrain(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			}
 			res[DevMetric] = l
 			fmt.Fprintf(logw, "epoch %d dev: MLM loss %.4f\n", epoch, l)
-		}
-		done++
-		if opt.StopAfter > 0 && done >= opt.StopAfter {
-			// The checkpoint of this epoch is written after Evaluate
-			// returns; the cancel only stops the next epoch.
-			stopped = true
-			cancel()
 		}
 		return res, nil
 	}
@@ -197,19 +186,17 @@ func Pretrain(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 			fmt.Fprintf(logw, "resumed %s after epoch %d\n", dir, t.Epoch())
 		}
 	}
-	res, err := t.Train(ctx)
-	out := &Result{Dir: dir, Metric: metric, Train: res, Windows: len(windows), DevWindows: len(devWindows)}
+	res, err := t.TrainEpochs(ctx, opt.StopAfter)
 	if err != nil && errors.Is(err, context.Canceled) {
-		if !stopped {
-			return nil, fmt.Errorf("interrupted during epoch %d (%w): the checkpoint after epoch %d is kept; continue with --resume", t.Epoch()+1, err, t.Epoch())
-		}
-		if t.Epoch() < cfg.Train.Epochs && !res.Stopped {
-			return out, nil
-		}
-		err = nil
+		return nil, fmt.Errorf("interrupted during epoch %d (%w): the checkpoint after epoch %d is kept; continue with --resume", t.Epoch()+1, err, t.Epoch())
 	}
 	if err != nil {
 		return nil, err
+	}
+	out := &Result{Dir: dir, Metric: metric, Train: res, Windows: len(windows), DevWindows: len(devWindows)}
+	if res.Epochs < tc.Epochs && !res.Stopped {
+		// Stopped by StopAfter: the encoder is written when the run ends.
+		return out, nil
 	}
 	// The encoder of the best epoch (by the selection metric) is the
 	// result; the head is dropped.

@@ -118,9 +118,6 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 		}
 		fmt.Fprintf(logw, "CLQ joint loss: λ %g, δ %g, MLP hidden %d, bag size %s\n", cfg.CLQ.Lambda, cfg.CLQ.Delta, quant.Config().Hidden, bagSizeText(cfg.CLQ.BagSize, len(trainDocs)))
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stopped := false
 	tc := cfg.Train
 	tcfg := train.Config{
 		Dir: filepath.Join(dir, CheckpointsDir), Epochs: tc.Epochs, LR: tc.LR, WarmupRatio: tc.WarmupRatio,
@@ -128,7 +125,6 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 		Metric: tc.Metric, HigherIsBetter: higherIsBetter(tc.Metric), Patience: tc.Patience, KeepLast: tc.KeepLast,
 		Seed: tc.Seed, Progress: logw,
 	}
-	done := 0
 	tcfg.Evaluate = func(epoch int) (map[string]float64, error) {
 		res := map[string]float64{}
 		if len(devDocs) > 0 {
@@ -138,13 +134,6 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 			}
 			res = devMetrics(rep, cal)
 			fmt.Fprintf(logw, "epoch %d dev: micro-F1 %.4f macro-F1 %.4f\n", epoch, rep.MicroF1, rep.MacroF1MeanOfLabelF1)
-		}
-		done++
-		if opt.StopAfter > 0 && done >= opt.StopAfter {
-			// The checkpoint of this epoch is written after Evaluate
-			// returns; the cancel only stops the next epoch.
-			stopped = true
-			cancel()
 		}
 		return res, nil
 	}
@@ -161,12 +150,9 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 			fmt.Fprintf(logw, "resumed %s after epoch %d\n", dir, t.Epoch())
 		}
 	}
-	res, err := t.Train(ctx)
+	res, err := t.TrainEpochs(ctx, opt.StopAfter)
 	if err != nil && errors.Is(err, context.Canceled) {
-		if !stopped {
-			return nil, fmt.Errorf("interrupted during epoch %d (%w): the checkpoint after epoch %d is kept; continue with --resume", t.Epoch()+1, err, t.Epoch())
-		}
-		err = nil
+		return nil, fmt.Errorf("interrupted during epoch %d (%w): the checkpoint after epoch %d is kept; continue with --resume", t.Epoch()+1, err, t.Epoch())
 	}
 	if err != nil {
 		return nil, err

@@ -301,7 +301,14 @@ func (t *Trainer) LoadCheckpoint(dir string) error {
 // cancelled ctx mid-epoch the in-memory state is partial: call Resume on a
 // fresh trainer to continue from the last checkpoint.
 func (t *Trainer) Train(ctx context.Context) (Result, error) {
-	for t.st.Epoch < t.cfg.Epochs && !t.st.Stopped {
+	return t.TrainEpochs(ctx, 0)
+}
+
+// TrainEpochs is Train ending after at most n epochs of this call (n ≤ 0:
+// no limit), each checkpointed: the run is left as an interruption between
+// epochs would leave it, and Resume on a fresh trainer continues it.
+func (t *Trainer) TrainEpochs(ctx context.Context, n int) (Result, error) {
+	for done := 0; t.st.Epoch < t.cfg.Epochs && !t.st.Stopped && (n <= 0 || done < n); done++ {
 		if err := t.TrainEpoch(ctx); err != nil {
 			return t.result(), err
 		}

@@ -714,3 +714,19 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatalf("missing metric: %v", err)
 	}
 }
+
+// TrainEpochs ends after the epochs asked for, checkpointed, and a later
+// call on the same trainer goes on to the end.
+func TestTrainEpochs(t *testing.T) {
+	tr := newTrainer(t, newMLP(1, nHid, 0), baseConfig(t.TempDir(), 3))
+	res, err := tr.TrainEpochs(context.Background(), 2)
+	if err != nil || res.Epochs != 2 {
+		t.Fatalf("TrainEpochs(2): %d epochs, %v", res.Epochs, err)
+	}
+	if eps, err := Checkpoints(tr.cfg.Dir); err != nil || len(eps) == 0 || eps[len(eps)-1] != 2 {
+		t.Fatalf("checkpoints after 2 epochs: %v, %v", eps, err)
+	}
+	if res, err = tr.TrainEpochs(context.Background(), 5); err != nil || res.Epochs != 3 {
+		t.Fatalf("TrainEpochs(5) with 1 epoch left: %d epochs, %v", res.Epochs, err)
+	}
+}
