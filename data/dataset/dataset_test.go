@@ -60,6 +60,9 @@ func TestRoundTrip(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("dev split: %d documents", n)
 		}
+		if dev, err := ds.ReadSplit("dev"); err != nil || len(dev) != 1 || dev[0].ID != "b" {
+			t.Fatalf("ReadSplit(dev): %+v %v", dev, err)
+		}
 		if ds.LabelIndex("0BH17EZ") != 2 || ds.LabelIndex("X") != -1 {
 			t.Fatal("LabelIndex")
 		}

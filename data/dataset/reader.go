@@ -172,3 +172,16 @@ func Exists(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, ManifestFile))
 	return err == nil
 }
+
+// ReadSplit reads all documents of one split into memory, in file order,
+// with the checks of Docs.
+func (ds *Dataset) ReadSplit(split string) ([]Doc, error) {
+	var out []Doc
+	for d, err := range ds.Docs(split) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

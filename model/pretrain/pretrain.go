@@ -90,11 +90,11 @@ func Pretrain(ctx context.Context, cfg *Config, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data.dataset in %s: %w", cfg.Path, err)
 	}
-	trainDocs, err := readDocs(ds, "train")
+	trainDocs, err := ds.ReadSplit("train")
 	if err != nil {
 		return nil, err
 	}
-	devDocs, err := readDocs(ds, "dev")
+	devDocs, err := ds.ReadSplit("dev")
 	if err != nil {
 		return nil, err
 	}
@@ -317,16 +317,4 @@ func docWindows(tok *tokenizer.Tokenizer, docs []dataset.Doc, seqLen int, m *Mas
 	sp := tok.Special()
 	w, _, err := Windows(ids, seqLen, sp.CLS, sp.SEP, m)
 	return w, err
-}
-
-// readDocs reads the documents of one split.
-func readDocs(ds *dataset.Dataset, split string) ([]dataset.Doc, error) {
-	var out []dataset.Doc
-	for d, err := range ds.Docs(split) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }

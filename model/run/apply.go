@@ -88,7 +88,7 @@ func Test(cfg *Config, opt TestOptions) (*TestResult, error) {
 	if !slices.Equal(m.Labels, ds.Labels) {
 		return nil, fmt.Errorf("run %s was trained on %d labels but dataset %s has %d (or another order): its probabilities would pair with the wrong codes", cfg.Run.Dir, len(m.Labels), ds.Dir, len(ds.Labels))
 	}
-	docs, err := readDocs(ds, split)
+	docs, err := ds.ReadSplit(split)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func Test(cfg *Config, opt TestOptions) (*TestResult, error) {
 		if tuneSplit != "dev" && tuneSplit != "train" {
 			return nil, fmt.Errorf("tune split %q, want dev or train", tuneSplit)
 		}
-		tdocs, err := readDocs(ds, tuneSplit)
+		tdocs, err := ds.ReadSplit(tuneSplit)
 		if err != nil {
 			return nil, err
 		}

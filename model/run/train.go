@@ -54,11 +54,11 @@ func Train(ctx context.Context, cfg *Config, opt TrainOptions) (*TrainResult, er
 	if err != nil {
 		return nil, fmt.Errorf("data.dataset in %s: %w", cfg.Path, err)
 	}
-	trainDocs, err := readDocs(ds, "train")
+	trainDocs, err := ds.ReadSplit("train")
 	if err != nil {
 		return nil, err
 	}
-	devDocs, err := readDocs(ds, "dev")
+	devDocs, err := ds.ReadSplit("dev")
 	if err != nil {
 		return nil, err
 	}
@@ -350,18 +350,6 @@ func sameClassifier(saved, cur classifier.Config) bool {
 		cur.MaxTokens = saved.MaxTokens
 	}
 	return reflect.DeepEqual(saved, cur)
-}
-
-// readDocs reads the documents of one split.
-func readDocs(ds *dataset.Dataset, split string) ([]dataset.Doc, error) {
-	var out []dataset.Doc
-	for d, err := range ds.Docs(split) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
 }
 
 // evaluate predicts every example and scores the predictions and their
