@@ -264,7 +264,7 @@ func TestResumeBitIdentical(t *testing.T) {
 // writes it into eval.json and eval.md.
 func TestEvalRecallMatchesTraining(t *testing.T) {
 	cfg := jsonlConfig(t, syntheticCorpus(40, 3), 0.25)
-	res, err := RunMed2Vec(cfg, nil)
+	res, err := RunMed2VecWith(cfg, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestMed2VecRecallSynthea(t *testing.T) {
 	cfg.OutDir = t.TempDir()
 	cfg.Med2Vec.EmbSize, cfg.Med2Vec.VisitSize, cfg.Med2Vec.BatchSize, cfg.Med2Vec.Epochs, cfg.Med2Vec.Seed = 32, 32, 100, 30, 1
 	cfg.Eval.HeldoutFraction = 0.2
-	res, err := RunMed2Vec(&cfg, nil)
+	res, err := RunMed2VecWith(&cfg, RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,11 +135,6 @@ type Med2VecResult struct {
 	Stopped bool
 }
 
-// RunMed2Vec trains Med2Vec as RunMed2VecWith does, logging to log.
-func RunMed2Vec(cfg *Config, log io.Writer) (*Med2VecResult, error) {
-	return RunMed2VecWith(cfg, RunOptions{Log: log})
-}
-
 // RunMed2VecWith trains Med2Vec on the training patients of the input and
 // writes out_dir/med2vec.npz (with its .types.json map, the reference's
 // layout) and out_dir/med2vec.json, the ReLU code vectors as one hierarchy
@@ -308,11 +303,6 @@ func withPrefix(prefix string, f func(string) (string, bool)) func(string) (stri
 		return f
 	}
 	return groupers.StripPrefix(prefix, f)
-}
-
-// RunWord2Vec trains Word2Vec as RunWord2VecWith does, logging to log.
-func RunWord2Vec(cfg *Config, log io.Writer) (*Word2VecResult, error) {
-	return RunWord2VecWith(cfg, RunOptions{Log: log})
 }
 
 // RunWord2VecWith trains Word2Vec on the training patients of the input and
